@@ -1,0 +1,138 @@
+"""File inputs: every accepted form of an upload, read into one :class:`UploadFile`.
+
+Uploads are read once, up front, into bytes: validation needs their headers, and a request
+that is retried replays the very same bytes. The content type comes from the bytes
+themselves (PNG, JPEG, WEBP), so an image is never sent as ``application/octet-stream``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import mimetypes
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TypeAlias
+
+import aiohttp
+import attrs
+
+from ._errors import InvalidFileError, UnsupportedFileInputError
+from ._imageinfo import ImageInfo, inspect_image
+
+FileContent: TypeAlias = "bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes]"
+"""The content of an upload: raw bytes, a path, or a binary file object."""
+
+FileTypes: TypeAlias = (
+    "FileContent | tuple[str | None, FileContent] | tuple[str | None, FileContent, str | None]"
+)
+"""An upload: content alone, ``(filename, content)`` or ``(filename, content, content_type)``."""
+
+
+@attrs.frozen(kw_only=True)
+class UploadFile:
+    """One upload, read and identified."""
+
+    filename: str
+    content: bytes = attrs.field(repr=lambda content: f"<{len(content)} bytes>")
+    content_type: str
+    info: ImageInfo | None
+
+
+def _needs_io(value: object) -> bool:
+    if isinstance(value, tuple):
+        return len(value) > 1 and _needs_io(value[1])
+    return not isinstance(value, (bytes, bytearray, memoryview))
+
+
+def _read_content(content: object, param: str) -> tuple[bytes, str | None]:
+    """The bytes of ``content`` and the file name it carries, if any."""
+    if isinstance(content, bytes):
+        return content, None
+    if isinstance(content, (bytearray, memoryview)):
+        return bytes(content), None
+    if isinstance(content, (str, os.PathLike)):
+        path = Path(content)
+        try:
+            return path.read_bytes(), path.name
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            message = f"{param}: cannot read {str(path)!r}: {reason}"
+            raise InvalidFileError(message, param=param) from None
+    read = getattr(content, "read", None)
+    if callable(read):
+        if isinstance(content, io.TextIOBase):
+            raise UnsupportedFileInputError(
+                f"{param}: the file is open in text mode; open it with 'rb'", param=param
+            )
+        data = read()
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise UnsupportedFileInputError(
+                f"{param}: reading the file object gave {type(data).__name__}, not bytes",
+                param=param,
+            )
+        name = getattr(content, "name", None)
+        return bytes(data), os.path.basename(name) if isinstance(name, str) else None
+    raise UnsupportedFileInputError(
+        f"{param}: cannot upload a {type(content).__name__}; pass bytes, a path, a binary "
+        "file object, or a (filename, content[, content_type]) tuple",
+        param=param,
+    )
+
+
+def _load(value: FileTypes, param: str) -> UploadFile:
+    filename: str | None = None
+    content_type: str | None = None
+    content: object = value
+    if isinstance(value, tuple):
+        if len(value) not in (2, 3):
+            raise UnsupportedFileInputError(
+                f"{param}: a file tuple is (filename, content) or (filename, content, "
+                f"content_type), not {len(value)} items",
+                param=param,
+            )
+        filename, content = value[0], value[1]
+        content_type = value[2] if len(value) == 3 else None
+    data, name_from_source = _read_content(content, param)
+    if not data:
+        raise InvalidFileError(f"{param}: the file is empty", param=param)
+    info = inspect_image(data)
+    filename = filename or name_from_source
+    if content_type is None:
+        content_type = _guess_content_type(info, filename)
+    if not filename:
+        extension = info.format if info else "bin"
+        filename = f"{param.split('[')[0]}.{extension}"
+    return UploadFile(filename=filename, content=data, content_type=content_type, info=info)
+
+
+def _guess_content_type(info: ImageInfo | None, filename: str | None) -> str:
+    if info is not None:
+        return info.content_type
+    guessed = mimetypes.guess_type(filename)[0] if filename else None
+    return guessed or "application/octet-stream"
+
+
+async def load_uploads(values: Sequence[FileTypes], params: Sequence[str]) -> list[UploadFile]:
+    """Read every upload; file system reads happen off the event loop."""
+    if any(_needs_io(value) for value in values):
+        return await asyncio.to_thread(
+            lambda: [_load(value, param) for value, param in zip(values, params, strict=True)]
+        )
+    return [_load(value, param) for value, param in zip(values, params, strict=True)]
+
+
+def build_form(
+    fields: Sequence[tuple[str, str]], files: Sequence[tuple[str, UploadFile]]
+) -> aiohttp.FormData:
+    """A fresh multipart body (aiohttp consumes a FormData on send, so one per attempt)."""
+    # quote_fields=False keeps "image[]" literal in Content-Disposition, as the API expects.
+    form = aiohttp.FormData(quote_fields=False)
+    for name, value in fields:
+        form.add_field(name, value)
+    for name, upload in files:
+        form.add_field(
+            name, upload.content, filename=upload.filename, content_type=upload.content_type
+        )
+    return form

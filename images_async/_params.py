@@ -1,0 +1,352 @@
+"""Per-model parameter rules and the client-side validation built on them.
+
+What each known model accepts comes from the API reference. The checks follow one principle:
+reject only what the server is documented to reject. A model this table does not know, and a
+value outside the known vocabulary of a parameter, pass through untouched, because a newer
+server may accept them. When no model is given, only the rules that hold for every model
+apply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import attrs
+
+from ._errors import InvalidFileError, InvalidRequestError
+from ._files import UploadFile
+
+Endpoint = Literal["generate", "edit", "variation"]
+
+QUALITIES = frozenset({"standard", "hd", "low", "medium", "high", "auto"})
+STYLES = frozenset({"vivid", "natural"})
+BACKGROUNDS = frozenset({"transparent", "opaque", "auto"})
+MODERATIONS = frozenset({"low", "auto"})
+OUTPUT_FORMATS = frozenset({"png", "jpeg", "webp"})
+RESPONSE_FORMATS = frozenset({"url", "b64_json"})
+INPUT_FIDELITIES = frozenset({"high", "low"})
+
+#: Parameters that only the GPT image models take.
+GPT_ONLY_PARAMS = (
+    "background",
+    "moderation",
+    "output_format",
+    "output_compression",
+    "partial_images",
+    "stream",
+)
+
+MAX_PROMPT_ANY_MODEL = 32_000
+MAX_N = 10
+MAX_EDIT_IMAGES = 16
+MAX_PARTIAL_IMAGES = 3
+DALLE2_MAX_FILE_BYTES = 4 * 1024 * 1024
+GPT_MAX_FILE_BYTES = 50 * 1024 * 1024
+
+_SIZE_PATTERN = re.compile(r"^(\d{1,5})x(\d{1,5})$")
+_DALLE2_SIZES = frozenset({"256x256", "512x512", "1024x1024"})
+_DALLE3_SIZES = frozenset({"1024x1024", "1792x1024", "1024x1792"})
+_GPT_SIZES = frozenset({"auto", "1024x1024", "1536x1024", "1024x1536"})
+
+# Flexible sizes of gpt-image-2: both edges multiples of 16, aspect ratio within 1:3..3:1,
+# at most 3840x2160 worth of pixels and 3840 on the long edge.
+_FLEX_EDGE_MULTIPLE = 16
+_FLEX_MAX_EDGE = 3840
+_FLEX_MAX_PIXELS = 3840 * 2160
+_FLEX_MAX_RATIO = 3
+
+
+@attrs.frozen(kw_only=True)
+class ModelRules:
+    """What one known model accepts."""
+
+    name: str
+    endpoints: frozenset[str]
+    prompt_limit: int
+    max_n: int = MAX_N
+    sizes: frozenset[str]
+    flexible_sizes: bool = False
+    qualities: frozenset[str]
+    styles: frozenset[str] = frozenset()
+    gpt_options: bool = False
+    response_format: bool = False
+    input_fidelity: bool = False
+    max_edit_images: int = 1
+    #: dall-e-2's uploads: one square PNG under 4 MB.
+    square_png_uploads: bool = False
+
+
+def _gpt(name: str, *, flexible: bool = False, input_fidelity: bool = True) -> ModelRules:
+    return ModelRules(
+        name=name,
+        endpoints=frozenset({"generate", "edit"}),
+        prompt_limit=32_000,
+        sizes=_GPT_SIZES,
+        flexible_sizes=flexible,
+        qualities=frozenset({"low", "medium", "high", "auto"}),
+        gpt_options=True,
+        input_fidelity=input_fidelity,
+        max_edit_images=MAX_EDIT_IMAGES,
+    )
+
+
+KNOWN_MODELS: Mapping[str, ModelRules] = {
+    rules.name: rules
+    for rules in (
+        ModelRules(
+            name="dall-e-2",
+            endpoints=frozenset({"generate", "edit", "variation"}),
+            prompt_limit=1000,
+            sizes=_DALLE2_SIZES,
+            qualities=frozenset({"standard", "auto"}),
+            response_format=True,
+            square_png_uploads=True,
+        ),
+        ModelRules(
+            name="dall-e-3",
+            endpoints=frozenset({"generate"}),
+            prompt_limit=4000,
+            max_n=1,
+            sizes=_DALLE3_SIZES,
+            qualities=frozenset({"standard", "hd", "auto"}),
+            styles=STYLES,
+            response_format=True,
+        ),
+        _gpt("gpt-image-1"),
+        _gpt("gpt-image-1-mini", input_fidelity=False),
+        _gpt("gpt-image-1.5"),
+        _gpt("gpt-image-2", flexible=True),
+        _gpt("gpt-image-2-2026-04-21", flexible=True),
+        _gpt("chatgpt-image-latest"),
+    )
+}
+
+
+def _fail(param: str, message: str) -> InvalidRequestError:
+    return InvalidRequestError(f"{param}: {message}", param=param)
+
+
+def _check_vocabulary(
+    params: Mapping[str, object], name: str, vocabulary: frozenset[str], allowed: frozenset[str]
+) -> None:
+    """Reject a known value the model does not take; unknown values pass through."""
+    value = params.get(name)
+    if isinstance(value, str) and value in vocabulary and value not in allowed:
+        choices = ", ".join(sorted(allowed)) or "none"
+        raise _fail(name, f"{value!r} is not accepted by this model (accepted: {choices})")
+
+
+def check_prompt(prompt: object, rules: ModelRules | None) -> None:
+    if not isinstance(prompt, str):
+        raise _fail("prompt", f"must be a string, not {type(prompt).__name__}")
+    if not prompt:
+        raise _fail("prompt", "must not be empty")
+    limit = rules.prompt_limit if rules else MAX_PROMPT_ANY_MODEL
+    if len(prompt) > limit:
+        model = rules.name if rules else "any model"
+        raise _fail("prompt", f"is {len(prompt)} characters; the limit for {model} is {limit}")
+
+
+def _check_int_range(params: Mapping[str, object], name: str, low: int, high: int) -> None:
+    value = params.get(name)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(name, f"must be an integer, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise _fail(name, f"must be between {low} and {high}, got {value}")
+
+
+def parse_size(size: str) -> tuple[int, int] | None:
+    """``(width, height)`` of a ``WIDTHxHEIGHT`` string, or None for other shapes."""
+    match = _SIZE_PATTERN.match(size)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def _flexible_size_problem(width: int, height: int) -> str | None:
+    if width % _FLEX_EDGE_MULTIPLE or height % _FLEX_EDGE_MULTIPLE:
+        return f"width and height must both be multiples of {_FLEX_EDGE_MULTIPLE}"
+    if max(width, height) > _FLEX_MAX_RATIO * min(width, height):
+        return f"the aspect ratio must be between 1:{_FLEX_MAX_RATIO} and {_FLEX_MAX_RATIO}:1"
+    if max(width, height) > _FLEX_MAX_EDGE or width * height > _FLEX_MAX_PIXELS:
+        return "the largest supported resolution is 3840x2160"
+    return None
+
+
+def _check_size(params: Mapping[str, object], rules: ModelRules) -> None:
+    size = params.get("size")
+    if not isinstance(size, str) or size in rules.sizes:
+        return
+    dimensions = parse_size(size)
+    if dimensions is None and size != "auto":
+        return  # a shape of value this client does not know: let the server judge
+    if rules.flexible_sizes and dimensions is not None:
+        problem = _flexible_size_problem(*dimensions)
+        if problem:
+            raise _fail("size", f"{size!r} is not accepted by {rules.name}: {problem}")
+        return
+    choices = ", ".join(sorted(rules.sizes))
+    raise _fail("size", f"{size!r} is not accepted by {rules.name} (accepted: {choices})")
+
+
+def _reject_unsupported(params: Mapping[str, object], rules: ModelRules) -> None:
+    unsupported: list[str] = []
+    if not rules.gpt_options:
+        unsupported += GPT_ONLY_PARAMS
+    if not rules.styles:
+        unsupported.append("style")
+    if not rules.response_format:
+        unsupported.append("response_format")
+    if not rules.input_fidelity:
+        unsupported.append("input_fidelity")
+    for name in unsupported:
+        if params.get(name) is not None:
+            raise _fail(name, f"is not supported by {rules.name}")
+
+
+def _check_model_values(params: Mapping[str, object], rules: ModelRules) -> None:
+    _reject_unsupported(params, rules)
+    _check_size(params, rules)
+    _check_vocabulary(params, "quality", QUALITIES, rules.qualities)
+    _check_vocabulary(params, "style", STYLES, rules.styles)
+    if params.get("n") is not None and rules.max_n < MAX_N:
+        _check_int_range(params, "n", 1, rules.max_n)
+
+
+def _check_common(params: Mapping[str, object]) -> None:
+    """Rules that hold whatever the model."""
+    _check_int_range(params, "n", 1, MAX_N)
+    _check_int_range(params, "output_compression", 0, 100)
+    _check_int_range(params, "partial_images", 0, MAX_PARTIAL_IMAGES)
+    stream = params.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise _fail("stream", f"must be a bool, not {type(stream).__name__}")
+    output_format = params.get("output_format")
+    if params.get("output_compression") is not None and output_format == "png":
+        raise _fail("output_compression", "only applies to the jpeg and webp output formats")
+    if params.get("background") == "transparent" and output_format == "jpeg":
+        raise _fail("background", "a transparent background needs output_format png or webp")
+
+
+def rules_for(model: object, endpoint: Endpoint) -> ModelRules | None:
+    """The rules of a known model, after checking it serves ``endpoint``; None if unknown."""
+    if model is None:
+        return None
+    if not isinstance(model, str):
+        raise _fail("model", f"must be a string, not {type(model).__name__}")
+    if not model:
+        raise _fail("model", "must not be empty")
+    rules = KNOWN_MODELS.get(model)
+    if rules is not None and endpoint not in rules.endpoints:
+        served = ", ".join(m.name for m in KNOWN_MODELS.values() if endpoint in m.endpoints)
+        raise _fail("model", f"{model} does not support {endpoint} requests (models: {served})")
+    return rules
+
+
+def validate_generate(params: Mapping[str, object]) -> None:
+    """Check the parameters of a generation request."""
+    rules = rules_for(params.get("model"), "generate")
+    check_prompt(params.get("prompt"), rules)
+    _check_common(params)
+    if rules:
+        _check_model_values(params, rules)
+
+
+def _check_upload_type(upload: UploadFile, param: str, *, png_only: bool) -> None:
+    if upload.info is None:
+        kinds = "a PNG" if png_only else "a PNG, JPEG or WEBP image"
+        raise InvalidFileError(f"{param}: {upload.filename!r} is not {kinds}", param=param)
+    if png_only and upload.info.format != "png":
+        raise InvalidFileError(
+            f"{param}: {upload.filename!r} is a {upload.info.format.upper()}; a PNG is required",
+            param=param,
+        )
+    if upload.info.width is None:
+        raise InvalidFileError(
+            f"{param}: {upload.filename!r} has a damaged {upload.info.format.upper()} header",
+            param=param,
+        )
+
+
+def _check_upload_size(upload: UploadFile, param: str, limit: int) -> None:
+    if len(upload.content) >= limit:
+        raise InvalidFileError(
+            f"{param}: {upload.filename!r} is {len(upload.content):,} bytes; "
+            f"it must be smaller than {limit // (1024 * 1024)} MB",
+            param=param,
+        )
+
+
+def _check_square_png(upload: UploadFile, param: str) -> None:
+    _check_upload_type(upload, param, png_only=True)
+    _check_upload_size(upload, param, DALLE2_MAX_FILE_BYTES)
+    assert upload.info is not None  # checked just above
+    if not upload.info.is_square:
+        raise InvalidFileError(
+            f"{param}: {upload.filename!r} is {upload.info.width}x{upload.info.height}; "
+            "it must be square",
+            param=param,
+        )
+
+
+def _check_mask(mask: UploadFile, image: UploadFile) -> None:
+    _check_upload_type(mask, "mask", png_only=True)
+    _check_upload_size(mask, "mask", DALLE2_MAX_FILE_BYTES)
+    assert mask.info is not None
+    assert image.info is not None
+    mask_size = (mask.info.width, mask.info.height)
+    image_size = (image.info.width, image.info.height)
+    if mask_size != image_size:
+        raise InvalidFileError(
+            f"mask: {mask.filename!r} is {mask_size[0]}x{mask_size[1]} but the image "
+            f"{image.filename!r} is {image_size[0]}x{image_size[1]}; they must match",
+            param="mask",
+        )
+
+
+def validate_edit(
+    params: Mapping[str, object], images: Sequence[UploadFile], mask: UploadFile | None
+) -> None:
+    """Check the parameters and uploads of an edit request."""
+    model = params.get("model")
+    rules = rules_for(model, "edit")
+    check_prompt(params.get("prompt"), rules)
+    _check_common(params)
+    if not images:
+        raise _fail("image", "at least one image is required")
+    max_images = rules.max_edit_images if rules else MAX_EDIT_IMAGES
+    if len(images) > max_images:
+        model_name = rules.name if rules else "any model"
+        raise _fail("image", f"{len(images)} images given; {model_name} takes at most {max_images}")
+    if rules:
+        _check_model_values(params, rules)
+    if model is not None and rules is None:
+        return  # an unknown model: its upload rules are unknown too
+    names = ["image"] if len(images) == 1 else [f"image[{i}]" for i in range(len(images))]
+    for upload, name in zip(images, names, strict=True):
+        if rules and rules.square_png_uploads:
+            _check_square_png(upload, name)
+        else:
+            _check_upload_type(upload, name, png_only=False)
+            _check_upload_size(upload, name, GPT_MAX_FILE_BYTES)
+    if mask is not None:
+        _check_mask(mask, images[0])
+    elif rules and rules.square_png_uploads and images[0].info and not images[0].info.has_alpha:
+        raise InvalidFileError(
+            f"image: {images[0].filename!r} has no transparency; without a mask dall-e-2 "
+            "edits the transparent area of the image, so give a mask or an image with alpha",
+            param="image",
+        )
+
+
+def validate_variation(params: Mapping[str, object], image: UploadFile) -> None:
+    """Check the parameters and upload of a variation request."""
+    model = params.get("model")
+    rules = rules_for(model, "variation")
+    _check_common(params)
+    if model is not None and rules is None:
+        return
+    _check_model_values(params, rules or KNOWN_MODELS["dall-e-2"])
+    _check_square_png(image, "image")

@@ -1,0 +1,71 @@
+"""When to retry a failed attempt, and how long to wait before the next one.
+
+Pure functions of the attempt's outcome, so the schedule can be tested without a server.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable, Mapping
+
+import attrs
+
+#: Statuses worth another attempt: timeouts, lock conflicts, rate limits, server trouble.
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How many times to retry and how long to wait in between."""
+
+    max_retries: int = 2
+    """Retries after the first attempt (0 disables retrying)."""
+    initial_delay: float = 0.5
+    """Backoff before the first retry, in seconds; doubles on each further retry."""
+    max_delay: float = 8.0
+    """Upper bound of the computed backoff, in seconds."""
+    max_server_wait: float = 60.0
+    """The longest ``Retry-After`` the client will wait for, in seconds."""
+
+    def backoff(self, retries_taken: int, jitter: Callable[[], float] = random.random) -> float:
+        """Exponential backoff with up to 25 % jitter taken off, never above ``max_delay``."""
+        delay = min(self.initial_delay * 2.0**retries_taken, self.max_delay)
+        return delay * (1.0 - 0.25 * jitter())
+
+
+def should_retry_status(status: int, headers: Mapping[str, str], error_code: str | None) -> bool:
+    """Whether a response with this status is worth another attempt."""
+    verdict = headers.get("x-should-retry", "").strip().lower()
+    if verdict == "true":
+        return True
+    if verdict == "false":
+        return False
+    if status == 429 and error_code == "insufficient_quota":
+        return False  # the account is out of credit: waiting does not help
+    return status in RETRYABLE_STATUSES
+
+
+def server_requested_wait(
+    headers: Mapping[str, str], now: Callable[[], float] = time.time
+) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms`` / ``Retry-After``), if any."""
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds is not None:
+        try:
+            return max(float(milliseconds) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    retry_after = headers.get("retry-after")
+    if retry_after is None:
+        return None
+    try:
+        return max(float(retry_after), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(retry_after)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - now(), 0.0)

@@ -1,0 +1,298 @@
+"""The HTTP boundary: one aiohttp session per client, attempts, retries, error mapping.
+
+Everything aiohttp raises is turned into the package's own exceptions here (see
+:func:`_aiohttp_errors_mapped`), so no aiohttp exception reaches users. The session is
+created lazily inside the running loop and shared by every call of the client, so all calls
+draw from one connection pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import TypeAlias
+
+import aiohttp
+import attrs
+from multidict import CIMultiDict, MultiDict
+from yarl import URL
+
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    ClientClosedError,
+    ImagesError,
+    status_error,
+)
+from ._files import UploadFile, build_form
+from ._retry import RetryPolicy, server_requested_wait, should_retry_status
+from ._version import __version__
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: Error bodies are small; a larger one is cut here rather than held in memory.
+MAX_ERROR_BODY_BYTES = 64 * 1024
+USER_AGENT = (
+    f"images-async/{__version__} aiohttp/{aiohttp.__version__} "
+    f"{platform.python_implementation()}/{platform.python_version()}"
+)
+
+
+@attrs.frozen(kw_only=True)
+class Timeout:
+    """Time limits of one attempt, in seconds; None means no limit."""
+
+    total: float | None = 600.0
+    """The whole attempt: connecting, sending, waiting, and reading the body."""
+    connect: float | None = None
+    """Getting a connection (from the pool or a new one)."""
+    read: float | None = None
+    """The longest silence between two reads of the response."""
+
+
+TimeoutTypes: TypeAlias = "float | Timeout | None"
+"""A timeout: seconds for the whole attempt, a :class:`Timeout`, or None for no limit."""
+
+
+def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
+    if timeout is None:
+        return aiohttp.ClientTimeout(total=None)
+    if isinstance(timeout, Timeout):
+        return aiohttp.ClientTimeout(
+            total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
+        )
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    return aiohttp.ClientTimeout(total=float(timeout))
+
+
+@attrs.frozen(kw_only=True)
+class PreparedRequest:
+    """Everything needed to send (and resend) one API call."""
+
+    path: str
+    json_body: Mapping[str, object] | None = None
+    form_fields: Sequence[tuple[str, str]] = ()
+    files: Sequence[tuple[str, UploadFile]] = ()
+    extra_headers: Mapping[str, str] | None = None
+    extra_query: Mapping[str, str] | None = None
+    stream: bool = False
+    """The response is a stream of server-sent events."""
+
+    def encode_body(self) -> aiohttp.FormData | bytes:
+        if self.files:
+            return build_form(self.form_fields, self.files)
+        return json.dumps(self.json_body or {}, separators=(",", ":")).encode()
+
+
+@attrs.frozen(kw_only=True)
+class OpenResponse:
+    """A successful response whose body has not been read yet."""
+
+    response: aiohttp.ClientResponse
+    retries_taken: int
+    started: float
+    """``time.monotonic()`` when the call began."""
+
+
+@asynccontextmanager
+async def _aiohttp_errors_mapped() -> AsyncIterator[None]:
+    """Translate aiohttp and socket failures into :class:`APIConnectionError` subclasses."""
+    try:
+        yield
+    except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+        raise APITimeoutError(f"request timed out ({exc or 'no response in time'})") from exc
+    except aiohttp.ClientError as exc:
+        raise APIConnectionError(f"connection error: {exc or type(exc).__name__}") from exc
+    except OSError as exc:
+        raise APIConnectionError(f"connection error: {exc}") from exc
+
+
+async def read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, or its first ``limit`` bytes; raises :class:`APIConnectionError` on failure."""
+    chunks: list[bytes] = []
+    size = 0
+    async with _aiohttp_errors_mapped():
+        async for chunk in response.content.iter_any():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    return b"".join(chunks)[:limit]
+
+
+def _decode_error_body(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")
+
+
+class Transport:
+    """Sends prepared requests for one client; owns its aiohttp session."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | URL,
+        organization: str | None,
+        project: str | None,
+        default_headers: Mapping[str, str] | None,
+        default_query: Mapping[str, str] | None,
+        max_connections: int,
+        http_session: aiohttp.ClientSession | None,
+    ) -> None:
+        self.base_url = URL(str(base_url).rstrip("/"))
+        if not self.base_url.is_absolute():
+            raise ValueError(f"base_url must be an absolute URL, not {str(base_url)!r}")
+        self.max_connections = max_connections
+        self._headers = CIMultiDict(
+            {"User-Agent": USER_AGENT, "Authorization": f"Bearer {api_key}"}
+        )
+        if organization:
+            self._headers["OpenAI-Organization"] = organization
+        if project:
+            self._headers["OpenAI-Project"] = project
+        self._headers.update(default_headers or {})
+        self._query: MultiDict[str] = MultiDict(default_query or {})
+        self._session = http_session
+        self._owns_session = http_session is None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _session_for_this_loop(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ClientClosedError("this client is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self.max_connections)
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=aiohttp.ClientTimeout(total=None)
+            )
+            self._session_loop = loop
+        elif self._owns_session and self._session_loop is not loop:
+            raise ImagesError(
+                "this client's connections belong to another event loop; "
+                "create one client per event loop"
+            )
+        return self._session
+
+    def _headers_for(self, request: PreparedRequest, idempotency_key: str) -> CIMultiDict[str]:
+        headers = CIMultiDict(self._headers)
+        headers["Accept"] = "text/event-stream" if request.stream else "application/json"
+        headers["Idempotency-Key"] = idempotency_key
+        if not request.files:
+            headers["Content-Type"] = "application/json"
+        headers.update(request.extra_headers or {})
+        return headers
+
+    def url_for(self, request: PreparedRequest) -> URL:
+        query = self._query.copy()
+        query.update(request.extra_query or {})
+        url = self.base_url / request.path
+        return url.update_query(query) if query else url
+
+    async def send(
+        self, request: PreparedRequest, *, timeout: TimeoutTypes, policy: RetryPolicy
+    ) -> OpenResponse:
+        """Send with retries; return the first 2xx response or raise the last error."""
+        session = self._session_for_this_loop()
+        client_timeout = _client_timeout(timeout)
+        url = self.url_for(request)
+        headers = self._headers_for(request, f"images-async-{uuid.uuid4()}")
+        started = time.monotonic()
+        retries_taken = 0
+        while True:
+            try:
+                return OpenResponse(
+                    response=await self._attempt(session, url, headers, request, client_timeout),
+                    retries_taken=retries_taken,
+                    started=started,
+                )
+            except APIStatusError as error:
+                error.retries_taken = retries_taken
+                if retries_taken >= policy.max_retries or not should_retry_status(
+                    error.status_code, error.headers, error.code
+                ):
+                    raise
+                wait = server_requested_wait(error.headers)
+                if wait is None or wait > policy.max_server_wait:
+                    wait = policy.backoff(retries_taken)
+            except APIConnectionError as error:
+                error.retries_taken = retries_taken
+                if retries_taken >= policy.max_retries:
+                    raise
+                wait = policy.backoff(retries_taken)
+            await asyncio.sleep(wait)
+            retries_taken += 1
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        url: URL,
+        headers: CIMultiDict[str],
+        request: PreparedRequest,
+        timeout: aiohttp.ClientTimeout,
+    ) -> aiohttp.ClientResponse:
+        async with _aiohttp_errors_mapped():
+            response = await session.post(
+                url,
+                data=request.encode_body(),
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+        if 200 <= response.status < 300:
+            return response
+        try:
+            body = await read_limited(response, MAX_ERROR_BODY_BYTES)
+        finally:
+            response.close()
+        raise status_error(
+            response.status,
+            headers=response.headers,
+            body=_decode_error_body(body),
+            reason=response.reason or "",
+        )
+
+    async def aclose(self) -> None:
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+
+    async def download(self, url: str, *, timeout: TimeoutTypes, max_bytes: int) -> bytes:
+        """GET an image URL. No credentials are sent: such URLs point at other hosts."""
+        session = self._session_for_this_loop()
+        async with _aiohttp_errors_mapped():
+            response = await session.get(
+                url, headers={"User-Agent": USER_AGENT}, timeout=_client_timeout(timeout)
+            )
+        try:
+            if not 200 <= response.status < 300:
+                body = await read_limited(response, MAX_ERROR_BODY_BYTES)
+                raise status_error(
+                    response.status,
+                    headers=response.headers,
+                    body=_decode_error_body(body),
+                    reason=f"downloading {url} failed: {response.reason or ''}",
+                )
+            content = await read_limited(response, max_bytes + 1)
+            if len(content) > max_bytes:
+                raise APIConnectionError(f"the image at {url} is larger than {max_bytes} bytes")
+            return content
+        finally:
+            response.close()
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={str(self.base_url)!r})"
