@@ -1,0 +1,128 @@
+"""The private event loop the sync facade runs its coroutines on.
+
+Each :class:`LoopThread` owns one event loop running on one daemon thread. Callers on any
+thread hand it a coroutine and block until it finishes, so sync code (including code that is
+itself inside another running loop, such as a notebook) never touches an event loop, and
+every thread sharing a client shares its connection pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TypeVar
+
+from ._errors import ClientClosedError
+
+_T = TypeVar("_T")
+
+#: How long a Ctrl-C waits for the interrupted request to release its connection.
+CANCEL_GRACE_SECONDS = 5.0
+#: How long ``close`` waits for in-flight work and the loop thread to finish.
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class LoopThread:
+    """An event loop on a daemon thread, started on first use."""
+
+    def __init__(self, name: str = "images-async") -> None:
+        self._name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._closed:
+                raise ClientClosedError("this client is closed; create a new one")
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+                loop.call_soon(ready.set)
+                thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
+                thread.start()
+                ready.wait()
+                self._loop, self._thread = loop, thread
+            return self._loop
+
+    def run(self, awaitable: Awaitable[_T]) -> _T:
+        """Run ``awaitable`` on the loop and wait for its result.
+
+        An interrupt while waiting (Ctrl-C) cancels the work, waits briefly for it to unwind
+        so its connection is released, and re-raises; the loop stays usable.
+        """
+        loop = self._running_loop()
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a sync client method was called from its own event loop thread")
+        finished = threading.Event()
+
+        async def tracked() -> _T:
+            try:
+                return await awaitable
+            finally:
+                finished.set()
+
+        future = asyncio.run_coroutine_threadsafe(tracked(), loop)
+        try:
+            return future.result()
+        except BaseException:
+            if not future.done():
+                future.cancel()
+                finished.wait(CANCEL_GRACE_SECONDS)
+            raise
+
+    def iterate(self, iterator: AsyncIterator[_T]) -> Iterator[_T]:
+        """A sync iterator pulling one item at a time; leaving it early closes ``iterator``."""
+        try:
+            while True:
+                try:
+                    item = self.run(iterator.__anext__())
+                except StopAsyncIteration:
+                    return
+                yield item
+        finally:
+            aclose: Callable[[], Awaitable[object]] | None = getattr(iterator, "aclose", None)
+            if aclose is not None and not self._closed:
+                self.run(aclose())
+
+    def close(self, final: Callable[[], Awaitable[object]] | None = None) -> None:
+        """Cancel what is still running, await ``final()``, then stop the loop and thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if threading.current_thread() is thread:
+            # Called from the loop itself (a finalizer run by garbage collection there):
+            # waiting would deadlock, so let the loop finish the shutdown on its own.
+            task = loop.create_task(_shutdown(final))
+            task.add_done_callback(lambda _: loop.stop())
+            return
+        if thread.is_alive():
+            shutdown = asyncio.run_coroutine_threadsafe(_shutdown(final), loop)
+            try:
+                shutdown.result(SHUTDOWN_GRACE_SECONDS)
+            finally:
+                loop.call_soon_threadsafe(loop.stop)
+                thread.join(SHUTDOWN_GRACE_SECONDS)
+        if not thread.is_alive():
+            loop.close()
+
+
+async def _shutdown(final: Callable[[], Awaitable[object]] | None) -> None:
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    if final is not None:
+        await final()
+    await asyncio.get_running_loop().shutdown_asyncgens()

@@ -1,0 +1,280 @@
+"""Hand-written runtime of the sync facade: the base of the generated ``Images`` class,
+its raw and streaming views, and sync twins of the async response objects.
+
+The generated module holds no logic: each of its methods hands a coroutine of
+:class:`AsyncImages` to :meth:`SyncFacade._call`, which runs it on the client's private
+event loop (:mod:`images_async._runner`) and turns async results into sync ones here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from multidict import CIMultiDictProxy
+
+from ._models import ImagesResponse, ImageStreamEvent
+from ._response import (
+    ImageEventStream,
+    RawResponse,
+    StreamedResponse,
+    StreamingResponseContext,
+)
+from ._runner import LoopThread
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ._async_images import AsyncImages
+    from ._images import Images
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class SyncImageEventStream:
+    """The events of ``generate(..., stream=True)`` for sync code: a plain iterator.
+
+    Use it in a ``with`` block, or call :meth:`close`, to free the connection when you stop
+    early; running it to the end frees it too.
+    """
+
+    def __init__(self, runner: LoopThread, stream: ImageEventStream) -> None:
+        self._runner = runner
+        self._stream = stream
+        #: The underlying response (status, headers, request id).
+        self.response = stream.response
+        self._events = runner.iterate(stream)
+
+    def __iter__(self) -> Iterator[ImageStreamEvent]:
+        return self
+
+    def __next__(self) -> ImageStreamEvent:
+        return next(self._events)
+
+    def close(self) -> None:
+        """Stop reading and free the connection."""
+        self._events.close()
+        if not self._runner.closed:
+            self._runner.run(self._stream.aclose())
+
+    def __enter__(self) -> SyncImageEventStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class SyncStreamedResponse:
+    """A response whose body is read as you iterate, for sync code.
+
+    The request is sent when first needed: on ``with``, on reading ``status_code`` or
+    ``headers``, or when iteration starts. Iterating to the end, leaving the ``with`` block
+    or calling :meth:`close` releases the connection, so a ``with`` block is optional.
+    """
+
+    def __init__(
+        self, runner: LoopThread, open_context: Callable[[], StreamingResponseContext]
+    ) -> None:
+        self._runner = runner
+        self._open_context = open_context
+        self._context: StreamingResponseContext | None = None
+        self._response: StreamedResponse | None = None
+
+    def _opened(self) -> StreamedResponse:
+        if self._response is None:
+            context = self._open_context()
+            self._response = self._runner.run(context.__aenter__())
+            self._context = context
+        return self._response
+
+    @property
+    def status_code(self) -> int:
+        return self._opened().status_code
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        return self._opened().headers
+
+    @property
+    def request_id(self) -> str | None:
+        return self._opened().request_id
+
+    @property
+    def elapsed(self) -> datetime.timedelta:
+        return self._opened().elapsed
+
+    @property
+    def retries_taken(self) -> int:
+        return self._opened().retries_taken
+
+    def _drain(self, iterator: AsyncIterator[_T]) -> Iterator[_T]:
+        try:
+            yield from self._runner.iterate(iterator)
+        finally:
+            self.close()
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        """The body in chunks as they arrive, or in chunks of ``chunk_size`` bytes."""
+        return self._drain(self._opened().iter_bytes(chunk_size))
+
+    def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
+        """The body as text (UTF-8), decoded incrementally."""
+        return self._drain(self._opened().iter_text(chunk_size))
+
+    def iter_lines(self) -> Iterator[str]:
+        """The body line by line, without line endings."""
+        return self._drain(self._opened().iter_lines())
+
+    def iter_events(self) -> Iterator[ImageStreamEvent]:
+        """The server-sent events of a ``stream=True`` call, parsed."""
+        return self._drain(self._opened().iter_events())
+
+    def read(self) -> bytes:
+        """The rest of the body."""
+        try:
+            return self._runner.run(self._opened().read())
+        finally:
+            self.close()
+
+    def parse(self) -> ImagesResponse:
+        """Read the body and parse it as an :class:`ImagesResponse`."""
+        try:
+            return self._runner.run(self._opened().parse())
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the connection (idempotent)."""
+        context, self._context = self._context, None
+        if context is not None and not self._runner.closed:
+            self._runner.run(context.__aexit__(None, None, None))
+
+    def __enter__(self) -> SyncStreamedResponse:
+        self._opened()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _to_sync(runner: LoopThread, value: object) -> Any:
+    if isinstance(value, ImageEventStream):
+        return SyncImageEventStream(runner, value)
+    return value
+
+
+def _close_quietly(runner: LoopThread, client: AsyncImages) -> None:
+    """Finalizer: runs at garbage collection or interpreter exit, without the facade."""
+    runner.close(client.aclose)
+
+
+class SyncFacade:
+    """Base of the generated :class:`images_async.Images`: owns the private event loop."""
+
+    _async: AsyncImages
+    _runner: LoopThread
+
+    def _attach(self, async_client: AsyncImages, runner: LoopThread | None = None) -> None:
+        self._async = async_client
+        self._runner = runner or LoopThread()
+        # Closes the loop and the connections if the user never calls close(): at garbage
+        # collection or at interpreter exit (while the daemon loop thread still runs).
+        self._finalizer = weakref.finalize(self, _close_quietly, self._runner, async_client)
+
+    def _call(self, awaitable: Awaitable[Any]) -> Any:
+        return _to_sync(self._runner, self._runner.run(awaitable))
+
+    def _iterate(self, iterator: AsyncIterator[_T]) -> Iterator[_T]:
+        return self._runner.iterate(iterator)
+
+    def _derive(self, async_client: AsyncImages) -> Self:
+        derived = object.__new__(type(self))
+        derived._async = async_client
+        derived._runner = self._runner
+        return derived
+
+    def close(self) -> None:
+        """Cancel in-flight calls, close the connections and stop the private loop."""
+        self._runner.close(self._async.aclose)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={str(self._async.base_url)!r})"
+
+
+def _blocking_raw(
+    sync_method: Callable[_P, object], images: SyncFacade, name: str
+) -> Callable[_P, RawResponse]:
+    async_method = getattr(images._async.with_raw_response, name)
+
+    @functools.wraps(sync_method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> RawResponse:
+        raw: RawResponse = images._runner.run(async_method(*args, **kwargs))
+        return raw
+
+    return call
+
+
+def _lazy_streaming(
+    sync_method: Callable[_P, object], images: SyncFacade, name: str
+) -> Callable[_P, SyncStreamedResponse]:
+    async_method = getattr(images._async.with_streaming_response, name)
+
+    @functools.wraps(sync_method)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> SyncStreamedResponse:
+        return SyncStreamedResponse(images._runner, lambda: async_method(*args, **kwargs))
+
+    return call
+
+
+class ImagesWithRawResponse:
+    """``images.with_raw_response``: each method returns a :class:`RawResponse`.
+
+    ``raw = images.with_raw_response.generate(...)``; then ``raw.status_code``,
+    ``raw.headers``, ``raw.request_id`` and ``raw.parse()``.
+    """
+
+    def __init__(self, images: Images) -> None:
+        self.generate = _blocking_raw(images.generate, images, "generate")
+        self.edit = _blocking_raw(images.edit, images, "edit")
+        self.create_variation = _blocking_raw(images.create_variation, images, "create_variation")
+
+
+class ImagesWithStreamingResponse:
+    """``images.with_streaming_response``: each method returns a :class:`SyncStreamedResponse`.
+
+    Use it in a ``with`` block, or iterate ``iter_bytes()`` directly: the request is sent
+    on first use and the connection released when iteration ends.
+    """
+
+    def __init__(self, images: Images) -> None:
+        self.generate = _lazy_streaming(images.generate, images, "generate")
+        self.edit = _lazy_streaming(images.edit, images, "edit")
+        self.create_variation = _lazy_streaming(
+            images.create_variation, images, "create_variation"
+        )
