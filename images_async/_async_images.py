@@ -14,6 +14,7 @@ import asyncio
 import copy
 import enum
 import functools
+import json
 import os
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -58,14 +59,23 @@ def _env(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
+def _checked_retries(max_retries: int) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
+    return max_retries
+
+
 def _given(**params: object) -> dict[str, object]:
     """The parameters the caller actually passed: None means "not sent"."""
     return {name: value for name, value in params.items() if value is not None}
 
 
 def _form_value(value: object) -> str:
+    """A parameter as multipart text: JSON spellings for booleans and structures."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value)
     return str(value)
 
 
@@ -98,8 +108,6 @@ class AsyncImages:
             raise MissingAPIKeyError(
                 "no API key: pass api_key=... or set the OPENAI_API_KEY environment variable"
             )
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
         self._transport = Transport(
             api_key=api_key,
             base_url=base_url or _env("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
@@ -111,7 +119,7 @@ class AsyncImages:
             http_session=http_session,
         )
         self._timeout: TimeoutTypes = timeout
-        self._retry_policy = RetryPolicy(max_retries=max_retries)
+        self._retry_policy = RetryPolicy(max_retries=_checked_retries(max_retries))
         self._max_response_bytes = max_response_bytes
         self._validate_requests = validate_requests
         self._mode = _Mode.PARSED
@@ -163,7 +171,9 @@ class AsyncImages:
         if timeout is not None:
             clone._timeout = timeout
         if max_retries is not None:
-            clone._retry_policy = attrs.evolve(self._retry_policy, max_retries=max_retries)
+            clone._retry_policy = attrs.evolve(
+                self._retry_policy, max_retries=_checked_retries(max_retries)
+            )
         if validate_requests is not None:
             clone._validate_requests = validate_requests
         return clone
@@ -526,11 +536,23 @@ def _as_image_list(image: FileTypes | Sequence[FileTypes]) -> list[FileTypes]:
     return [cast("FileTypes", image)]
 
 
+def _current_umask() -> int:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+# Read once at import: os.umask can only be read by setting it, which is not thread-safe.
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
 def _write_atomically(target: Path, content: bytes) -> None:
     handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(content)
+        # mkstemp creates private (0600) files; give the image the mode open() would.
+        os.chmod(temporary, _FILE_MODE)
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)

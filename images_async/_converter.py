@@ -11,10 +11,12 @@ decoded only when a caller asks for the image bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
+import cattrs.gen
 
 from ._models import (
     CompletedImageEvent,
@@ -37,7 +39,28 @@ def _make_converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=False)
     # Payloads are already bytes; the default hook would copy them with bytes(value).
     converter.register_structure_hook(bytes, _structure_bytes)
+    converter.register_structure_hook_factory(
+        attrs.has, lambda cls: _structure_from_objects_only(cls, converter)
+    )
     return converter
+
+
+def _structure_from_objects_only(
+    cls: type[_T], converter: cattrs.Converter
+) -> Callable[[Any, Any], _T]:
+    """cattrs' hook for ``cls``, refusing non-objects.
+
+    cattrs alone builds a model from any value that supports ``in`` ("a string", a list),
+    silently giving every field its default.
+    """
+    structure = cattrs.gen.make_dict_structure_fn(cls, converter)
+
+    def hook(value: Any, type_: Any) -> _T:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+        return structure(value, type_)
+
+    return hook
 
 
 def _structure_bytes(value: object, _type: object) -> bytes:
@@ -136,8 +159,12 @@ def _structure(document: Mapping[str, Any], model: type[_T]) -> _T:
 def parse_images_response(body: bytes) -> ImagesResponse:
     """An :class:`ImagesResponse` from a JSON body; raises :class:`ResponseShapeError`."""
     document = _load_json_object(body)
-    if "data" in document and document["data"] is None:
+    data = document.get("data")
+    if "data" in document and data is None:
         document["data"] = []
+    elif data is not None and not isinstance(data, list):
+        # cattrs would build a tuple from any iterable: {} and "" would become no images.
+        raise ResponseShapeError(f"ImagesResponse.data: expected a list, got {type(data).__name__}")
     return _structure(document, ImagesResponse)
 
 
@@ -151,7 +178,8 @@ def parse_stream_event(data: bytes) -> ImageStreamEvent:
         return _structure(document, PartialImageEvent)
     if event_type.endswith(".completed"):
         return _structure(document, CompletedImageEvent)
-    return UnknownStreamEvent(type=event_type, data=document)
+    # Keep the JSON as the server sent it: without the payload splitting and renaming.
+    return UnknownStreamEvent(type=event_type, data=json.loads(data))
 
 
 def response_to_json(response: ImagesResponse) -> dict[str, Any]:

@@ -70,11 +70,20 @@ class APIResponseValidationError(APIError):
     """A successful response whose body does not have the documented shape."""
 
     def __init__(
-        self, message: str, *, status_code: int, body: bytes, retries_taken: int = 0
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: bytes,
+        request_id: str | None = None,
+        retries_taken: int = 0,
     ) -> None:
         super().__init__(message, retries_taken=retries_taken)
         self.status_code = status_code
+        #: The start of the offending body.
         self.body = body
+        #: The ``x-request-id`` of the response, to quote when reporting the problem.
+        self.request_id = request_id
 
 
 class APIStatusError(APIError):
@@ -101,7 +110,8 @@ class APIStatusError(APIError):
         self.type: str | None = _optional_str(details.get("type"))
 
     def __str__(self) -> str:
-        parts = [f"{self.status_code} {self.message}"]
+        # One line even when the API's message spans several.
+        parts = [f"{self.status_code} {' '.join(self.message.split())}"]
         if self.code:
             parts.append(f"code={self.code}")
         if self.param:

@@ -11,6 +11,7 @@ import asyncio
 import io
 import mimetypes
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TypeAlias
@@ -28,6 +29,10 @@ FileTypes: TypeAlias = (
     "FileContent | tuple[str | None, FileContent] | tuple[str | None, FileContent, str | None]"
 )
 """An upload: content alone, ``(filename, content)`` or ``(filename, content, content_type)``."""
+
+# Control characters cannot appear in a part's headers (a CR or LF would start a new header);
+# browsers percent-encode them in file names, and so do we.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @attrs.frozen(kw_only=True)
@@ -66,7 +71,12 @@ def _read_content(content: object, param: str) -> tuple[bytes, str | None]:
             raise UnsupportedFileInputError(
                 f"{param}: the file is open in text mode; open it with 'rb'", param=param
             )
-        data = read()
+        try:
+            data = read()
+        except (OSError, ValueError) as exc:  # ValueError: the file object is closed
+            raise InvalidFileError(
+                f"{param}: cannot read the file object: {exc}", param=param
+            ) from exc
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise UnsupportedFileInputError(
                 f"{param}: reading the file object gave {type(data).__name__}, not bytes",
@@ -101,9 +111,12 @@ def _load(value: FileTypes, param: str) -> UploadFile:
     filename = filename or name_from_source
     if content_type is None:
         content_type = _guess_content_type(info, filename)
+    elif _CONTROL_CHARACTERS.search(content_type):
+        raise InvalidFileError(f"{param}: bad content type {content_type!r}", param=param)
     if not filename:
         extension = info.format if info else "bin"
         filename = f"{param.split('[')[0]}.{extension}"
+    filename = _CONTROL_CHARACTERS.sub(lambda match: f"%{ord(match[0]):02X}", filename)
     return UploadFile(filename=filename, content=data, content_type=content_type, info=info)
 
 
@@ -132,7 +145,12 @@ def build_form(
     for name, value in fields:
         form.add_field(name, value)
     for name, upload in files:
+        # Raw bytes over 1 MiB make aiohttp warn (ResourceWarning) that they block the loop,
+        # an error under warnings-as-errors; a BytesIO is sent in chunks instead.
         form.add_field(
-            name, upload.content, filename=upload.filename, content_type=upload.content_type
+            name,
+            io.BytesIO(upload.content),
+            filename=upload.filename,
+            content_type=upload.content_type,
         )
     return form

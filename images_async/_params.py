@@ -139,6 +139,8 @@ def _check_vocabulary(
 
 
 def check_prompt(prompt: object, rules: ModelRules | None) -> None:
+    if prompt is None:
+        raise _fail("prompt", "is required")
     if not isinstance(prompt, str):
         raise _fail("prompt", f"must be a string, not {type(prompt).__name__}")
     if not prompt:
@@ -166,6 +168,8 @@ def parse_size(size: str) -> tuple[int, int] | None:
 
 
 def _flexible_size_problem(width: int, height: int) -> str | None:
+    if not width or not height:
+        return "width and height must be at least 1"
     if width % _FLEX_EDGE_MULTIPLE or height % _FLEX_EDGE_MULTIPLE:
         return f"width and height must both be multiples of {_FLEX_EDGE_MULTIPLE}"
     if max(width, height) > _FLEX_MAX_RATIO * min(width, height):

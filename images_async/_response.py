@@ -10,6 +10,7 @@ Each of them releases its connection when the body is finished, and on ``close``
 from __future__ import annotations
 
 import codecs
+import contextlib
 import datetime
 import json
 import time
@@ -26,14 +27,13 @@ from ._models import ImagesResponse, ImageStreamEvent
 from ._transport import OpenResponse, _aiohttp_errors_mapped
 
 
-def _validation_error(
-    exc: ResponseShapeError, status_code: int, body: bytes, retries_taken: int
-) -> APIResponseValidationError:
+def _validation_error(info: _ResponseInfo, message: str, body: bytes) -> APIResponseValidationError:
     return APIResponseValidationError(
-        f"unexpected response body: {exc}",
-        status_code=status_code,
+        message,
+        status_code=info.status_code,
         body=body[:1000],
-        retries_taken=retries_taken,
+        request_id=info.request_id,
+        retries_taken=info.retries_taken,
     )
 
 
@@ -41,7 +41,7 @@ def _parse_images_body(info: _ResponseInfo, content: bytes) -> ImagesResponse:
     try:
         return parse_images_response(content)
     except ResponseShapeError as exc:
-        raise _validation_error(exc, info.status_code, content, info.retries_taken) from None
+        raise _validation_error(info, f"unexpected response body: {exc}", content) from None
 
 
 class _ResponseInfo:
@@ -130,49 +130,68 @@ class StreamedResponse(_ResponseInfo):
         self._max_bytes = max_bytes
         self._consumed = False
 
-    async def iter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
-        """The body in chunks as they arrive, or in chunks of ``chunk_size`` bytes."""
+    async def iter_bytes(self, chunk_size: int | None = None) -> AsyncGenerator[bytes, None]:
+        """The body in chunks as they arrive, or in chunks of ``chunk_size`` bytes.
+
+        With ``chunk_size`` every chunk but the last holds exactly that many bytes.
+        """
         self._start_consuming()
         try:
             async with _aiohttp_errors_mapped():
                 content = self._response.content
-                chunks = content.iter_chunked(chunk_size) if chunk_size else content.iter_any()
-                async for chunk in chunks:
-                    yield chunk
+                if not chunk_size:
+                    async for chunk in content.iter_any():
+                        yield chunk
+                else:
+                    # aiohttp's chunks are at most chunk_size long, often shorter: regroup
+                    # them. ``pending`` stays below 2 * chunk_size, so one cut per step does.
+                    pending = b""
+                    async for chunk in content.iter_chunked(chunk_size):
+                        pending += chunk
+                        if len(pending) >= chunk_size:
+                            yield pending[:chunk_size]
+                            pending = pending[chunk_size:]
+                    if pending:
+                        yield pending
             self._response.release()
         finally:
             self._response.close()
 
-    async def iter_text(self, chunk_size: int | None = None) -> AsyncIterator[str]:
+    async def iter_text(self, chunk_size: int | None = None) -> AsyncGenerator[str, None]:
         """The body as text (UTF-8), decoded incrementally."""
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        async for chunk in self.iter_bytes(chunk_size):
-            if text := decoder.decode(chunk):
-                yield text
+        async with contextlib.aclosing(self.iter_bytes(chunk_size)) as chunks:
+            async for chunk in chunks:
+                if text := decoder.decode(chunk):
+                    yield text
         if tail := decoder.decode(b"", final=True):
             yield tail
 
-    async def iter_lines(self) -> AsyncIterator[str]:
+    async def iter_lines(self) -> AsyncGenerator[str, None]:
         """The body line by line, without line endings."""
-        async for line in self._iter_raw_lines():
-            yield line.decode("utf-8", "replace")
+        async with contextlib.aclosing(self._iter_raw_lines()) as lines:
+            async for line in lines:
+                yield line.decode("utf-8", "replace")
 
-    async def _iter_raw_lines(self) -> AsyncIterator[bytes]:
+    async def _iter_raw_lines(self) -> AsyncGenerator[bytes, None]:
         pending = b""
-        async for chunk in self.iter_bytes():
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                yield line.removesuffix(b"\r")
+        # aclosing: leaving early (break, an error) closes the connection now, not at GC.
+        async with contextlib.aclosing(self.iter_bytes()) as chunks:
+            async for chunk in chunks:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.removesuffix(b"\r")
         if pending:
             yield pending.removesuffix(b"\r")
 
     async def iter_events(self) -> AsyncGenerator[ImageStreamEvent, None]:
         """The server-sent events of a ``stream=True`` call, parsed."""
         parser = _SSEParser()
-        async for line in self._iter_raw_lines():
-            if (data := parser.feed(line)) is not None:
-                yield self._parse_event(data)
+        async with contextlib.aclosing(self._iter_raw_lines()) as lines:
+            async for line in lines:
+                if (data := parser.feed(line)) is not None:
+                    yield self._parse_event(data)
         if (data := parser.feed(b"")) is not None:
             yield self._parse_event(data)
 
@@ -180,22 +199,19 @@ class StreamedResponse(_ResponseInfo):
         try:
             return parse_stream_event(data)
         except ResponseShapeError as exc:
-            raise _validation_error(exc, self.status_code, data, self.retries_taken) from None
+            raise _validation_error(self, f"unexpected stream event: {exc}", data) from None
 
     async def read(self) -> bytes:
         """The rest of the body, at most ``max_response_bytes``."""
         chunks: list[bytes] = []
         size = 0
-        async for chunk in self.iter_bytes():
-            size += len(chunk)
-            if size > self._max_bytes:
-                raise APIResponseValidationError(
-                    f"the response is larger than max_response_bytes={self._max_bytes}",
-                    status_code=self.status_code,
-                    body=b"",
-                    retries_taken=self.retries_taken,
-                )
-            chunks.append(chunk)
+        async with contextlib.aclosing(self.iter_bytes()) as body:
+            async for chunk in body:
+                size += len(chunk)
+                if size > self._max_bytes:
+                    message = f"the response is larger than max_response_bytes={self._max_bytes}"
+                    raise _validation_error(self, message, b"")
+                chunks.append(chunk)
         return b"".join(chunks)
 
     async def parse(self) -> ImagesResponse:

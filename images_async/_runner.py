@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import TypeVar
 
 from ._errors import ClientClosedError
@@ -77,7 +77,7 @@ class LoopThread:
                 finished.wait(CANCEL_GRACE_SECONDS)
             raise
 
-    def iterate(self, iterator: AsyncIterator[_T]) -> Iterator[_T]:
+    def iterate(self, iterator: AsyncIterator[_T]) -> Generator[_T, None, None]:
         """A sync iterator pulling one item at a time; leaving it early closes ``iterator``."""
         try:
             while True:

@@ -275,6 +275,4 @@ class ImagesWithStreamingResponse:
     def __init__(self, images: Images) -> None:
         self.generate = _lazy_streaming(images.generate, images, "generate")
         self.edit = _lazy_streaming(images.edit, images, "edit")
-        self.create_variation = _lazy_streaming(
-            images.create_variation, images, "create_variation"
-        )
+        self.create_variation = _lazy_streaming(images.create_variation, images, "create_variation")

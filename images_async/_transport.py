@@ -180,7 +180,9 @@ class Transport:
                 connector=connector, timeout=aiohttp.ClientTimeout(total=None)
             )
             self._session_loop = loop
-        elif self._owns_session and self._session_loop is not loop:
+        elif self._session_loop is None:
+            self._session_loop = loop  # a session the caller gave us: bound to its first loop
+        elif self._session_loop is not loop:
             raise ImagesError(
                 "this client's connections belong to another event loop; "
                 "create one client per event loop"

@@ -17,8 +17,8 @@ from typing import Any
 
 import attrs
 import pytest
-from aiohttp import web
-from multidict import CIMultiDictProxy, MultiDictProxy
+from aiohttp import BodyPartReader, web
+from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
 from images_async import AsyncImages
 from images_async.testing.png import solid_png
@@ -43,7 +43,7 @@ class RecordedRequest:
 
     method: str
     path: str
-    query: MultiDictProxy[str]
+    query: MultiMapping[str]
     headers: CIMultiDictProxy[str]
     body: bytes
     json: dict[str, Any] | None
@@ -149,8 +149,8 @@ class FakeImagesAPI:
         if request.content_type == "multipart/form-data":
             reader = await request.multipart()
             while (part := await reader.next()) is not None:
-                assert not isinstance(part, type(reader))
-                content = await part.read()  # type: ignore[union-attr]
+                assert isinstance(part, BodyPartReader), "nested multipart is not expected"
+                content = await part.read()
                 parts.append(
                     Part(
                         name=part.name or "",
@@ -182,7 +182,8 @@ class FakeImagesAPI:
         if reply.events is None and str(params.get("stream")).lower() == "true":
             kind = "image_edit" if request.path.endswith("edits") else "image_generation"
             reply.events = stream_events(kind, int(params.get("partial_images") or 0))
-        headers = {"x-request-id": f"req_{len(self.requests)}", **reply.headers}
+        headers = CIMultiDict({"x-request-id": f"req_{len(self.requests)}"})
+        headers.update(reply.headers)
         if reply.events is not None:
             return await self._stream(request, reply, headers)
         if reply.body is not None:
@@ -191,16 +192,20 @@ class FakeImagesAPI:
         return web.json_response(payload, status=reply.status, headers=headers)
 
     async def _stream(
-        self, request: web.Request, reply: Reply, headers: dict[str, str]
+        self, request: web.Request, reply: Reply, headers: CIMultiDict[str]
     ) -> web.StreamResponse:
         response = web.StreamResponse(status=reply.status, headers=headers)
         response.content_type = "text/event-stream"
         await response.prepare(request)
-        for event in reply.events or ():
-            await response.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
-            if reply.chunk_delay:
-                await asyncio.sleep(reply.chunk_delay)
-        await response.write_eof()
+        try:
+            for event in reply.events or ():
+                frame = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+                await response.write(frame.encode())
+                if reply.chunk_delay:
+                    await asyncio.sleep(reply.chunk_delay)
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client stopped reading early, which several tests do on purpose
         return response
 
     async def handle_file(self, request: web.Request) -> web.Response:

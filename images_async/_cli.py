@@ -1,0 +1,333 @@
+"""The ``images-async`` command line (also ``python -m images_async``).
+
+Commands: ``generate``, ``edit``, ``variations`` against the API (or any ``--base-url``),
+``serve`` to run the offline emulator, and ``demo``, which needs neither network nor key.
+Errors are printed as one line with a non-zero exit status; Ctrl-C stops cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ._async_images import AsyncImages
+from ._converter import response_to_json
+from ._errors import ImagesError
+from ._models import ImagesResponse
+from ._version import __version__
+
+_T = TypeVar("_T")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+# -- output --------------------------------------------------------------------------------
+
+
+def unique_path(directory: Path, stem: str, extension: str) -> Path:
+    """A path in ``directory`` that does not exist yet: ``stem.ext``, ``stem-2.ext``, ..."""
+    candidate = directory / f"{stem}.{extension}"
+    counter = 2
+    while candidate.exists():
+        candidate = directory / f"{stem}-{counter}.{extension}"
+        counter += 1
+    return candidate
+
+
+def write_new_file(directory: Path, stem: str, extension: str, content: bytes) -> Path:
+    """Write ``content`` to a fresh file; never replaces an existing one, even in a race."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for _ in range(1000):
+        path = unique_path(directory, stem, extension)
+        try:
+            with path.open("xb") as file:
+                file.write(content)
+        except FileExistsError:
+            continue  # another process took the name between the check and the open
+        return path
+    raise OSError(f"could not find a free file name for {stem}.{extension} in {directory}")
+
+
+def slug(text: str, limit: int = 40) -> str:
+    """A file-name friendly rendering of a prompt."""
+    words = "".join(c if c.isalnum() else "-" for c in text.lower()).split("-")
+    return "-".join(word for word in words if word)[:limit].strip("-") or "image"
+
+
+async def save_response(
+    images: AsyncImages, response: ImagesResponse, out: Path, stem: str
+) -> list[Path]:
+    """Save every image of a response as ``stem-<index>.<format>``; returns the paths."""
+    extension = response.output_format or "png"
+    saved = []
+    for index, image in enumerate(response.data):
+        content = await images.read_image(image)
+        saved.append(write_new_file(out, f"{stem}-{index + 1}", extension, content))
+    return saved
+
+
+class Progress:
+    """A progress bar when the optional ``tqdm`` is installed and stderr is a terminal."""
+
+    def __init__(self, total: int, description: str) -> None:
+        self._bar: Any = None
+        if total > 1 and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
+            except ImportError:
+                return
+            self._bar = tqdm(total=total, desc=description, unit="req", leave=False)
+
+    def advance(self) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+async def bounded_gather(
+    calls: Sequence[Callable[[], Awaitable[_T]]], concurrency: int, progress: Progress
+) -> list[_T | BaseException]:
+    """Run every call with at most ``concurrency`` at once; one result or error per call."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def run(call: Callable[[], Awaitable[_T]]) -> _T:
+        async with semaphore:
+            try:
+                return await call()
+            finally:
+                progress.advance()
+
+    try:
+        return await asyncio.gather(*(run(call) for call in calls), return_exceptions=True)
+    finally:
+        progress.close()
+
+
+# -- arguments -----------------------------------------------------------------------------
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", help="API root (default: $OPENAI_BASE_URL or OpenAI's)")
+    parser.add_argument("--timeout", type=float, help="seconds per attempt (default 600)")
+    parser.add_argument("--max-retries", type=int, help="retries per request (default 2)")
+    parser.add_argument("--out", type=Path, default=Path("."), help="directory for the images")
+    parser.add_argument("--json", action="store_true", help="print the response JSON")
+
+
+def _add_common_image_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="e.g. gpt-image-1, gpt-image-1.5, dall-e-2")
+    parser.add_argument("-n", "--n", type=int, help="images per request (1-10)")
+    parser.add_argument("--size", help="auto or WIDTHxHEIGHT")
+    parser.add_argument("--response-format", choices=["url", "b64_json"])
+    parser.add_argument("--user", help="an end-user id for abuse monitoring")
+
+
+def _add_gpt_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quality", help="auto, low, medium, high (GPT); standard, hd (dall-e)")
+    parser.add_argument("--background", help="transparent, opaque or auto")
+    parser.add_argument("--output-format", help="png, jpeg or webp")
+    parser.add_argument("--output-compression", type=int, help="0-100 for jpeg/webp")
+    parser.add_argument("--stream", action="store_true", help="stream partial images")
+    parser.add_argument("--partial-images", type=int, help="0-3 partial images when streaming")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="images-async", description="OpenAI Images API from the command line."
+    )
+    parser.add_argument("--version", action="version", version=f"images-async {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = commands.add_parser("generate", help="create images from a prompt")
+    generate.add_argument("prompt")
+    _add_common_image_options(generate)
+    _add_gpt_options(generate)
+    generate.add_argument("--style", help="vivid or natural (dall-e-3)")
+    generate.add_argument("--moderation", help="low or auto (GPT image models)")
+    _add_connection_options(generate)
+
+    edit = commands.add_parser("edit", help="edit images with a prompt")
+    edit.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    edit.add_argument("--prompt", required=True)
+    edit.add_argument("--mask", type=Path, help="PNG whose transparent area is edited")
+    edit.add_argument("--input-fidelity", help="high or low (GPT image models)")
+    _add_common_image_options(edit)
+    _add_gpt_options(edit)
+    _add_connection_options(edit)
+
+    variations = commands.add_parser("variations", help="create variations of images")
+    variations.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    variations.add_argument("--concurrency", type=int, default=8, help="requests at once")
+    _add_common_image_options(variations)
+    _add_connection_options(variations)
+
+    serve = commands.add_parser("serve", help="run the offline emulator of the Images API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--latency-ms", type=float, default=0.0, help="delay before answers")
+    serve.add_argument("--faults", help='inject faults, e.g. "429,500,reset" or "rate=0.2:500"')
+    serve.add_argument(
+        "--api-key", action="append", dest="api_keys", help="accept only this key (repeatable)"
+    )
+
+    demo = commands.add_parser("demo", help="offline tour: generate, edit, stream, fan out")
+    demo.add_argument("--out", type=Path, default=Path("images-async-demo"))
+    demo.add_argument("--variations", type=int, default=32, help="variations to fan out")
+    demo.add_argument("--concurrency", type=int, default=16)
+    return parser
+
+
+def _image_params(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+def _client(args: argparse.Namespace) -> AsyncImages:
+    options: dict[str, Any] = {}
+    if args.base_url:
+        options["base_url"] = args.base_url
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    if args.max_retries is not None:
+        options["max_retries"] = args.max_retries
+    return AsyncImages(**options)
+
+
+_COMMON = ("model", "n", "size", "response_format", "user")
+_GPT = ("quality", "background", "output_format", "output_compression", "partial_images")
+
+
+async def _print_result(
+    images: AsyncImages, args: argparse.Namespace, response: ImagesResponse, stem: str
+) -> None:
+    if args.json:
+        print(json.dumps(response_to_json(response), indent=2))
+    for path in await save_response(images, response, args.out, stem):
+        print(path)
+
+
+async def _stream_to_files(
+    images: AsyncImages, args: argparse.Namespace, stream: Any, stem: str
+) -> None:
+    async with stream:
+        async for event in stream:
+            payload = getattr(event, "b64_payload", None)
+            if payload is None:
+                continue
+            kind = "final" if event.type.endswith(".completed") else "partial"
+            path = write_new_file(
+                args.out, f"{stem}-{kind}", args.output_format or "png", event.decode()
+            )
+            print(f"{event.type}: {path}")
+
+
+async def command_generate(args: argparse.Namespace) -> int:
+    params = _image_params(args, (*_COMMON, *_GPT, "style", "moderation"))
+    async with _client(args) as images:
+        stem = slug(args.prompt)
+        if args.stream:
+            stream = await images.generate(prompt=args.prompt, stream=True, **params)
+            await _stream_to_files(images, args, stream, stem)
+        else:
+            response = await images.generate(prompt=args.prompt, **params)
+            await _print_result(images, args, response, stem)
+    return 0
+
+
+async def command_edit(args: argparse.Namespace) -> int:
+    params = _image_params(args, (*_COMMON, *_GPT, "input_fidelity"))
+    image: Any = args.images[0] if len(args.images) == 1 else list(args.images)
+    async with _client(args) as images:
+        stem = f"edit-{slug(args.prompt)}"
+        if args.stream:
+            stream = await images.edit(
+                image=image, prompt=args.prompt, mask=args.mask, stream=True, **params
+            )
+            await _stream_to_files(images, args, stream, stem)
+        else:
+            response = await images.edit(image=image, prompt=args.prompt, mask=args.mask, **params)
+            await _print_result(images, args, response, stem)
+    return 0
+
+
+async def command_variations(args: argparse.Namespace) -> int:
+    params = _image_params(args, _COMMON)
+    async with _client(args) as images:
+        calls = [_deferred(images.create_variation, image=path, **params) for path in args.images]
+        progress = Progress(len(calls), "variations")
+        outcomes = await bounded_gather(calls, args.concurrency, progress)
+        failures = 0
+        for path, outcome in zip(args.images, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                if not isinstance(outcome, ImagesError):
+                    raise outcome
+                failures += 1
+                print(f"{path}: {outcome}", file=sys.stderr)
+                continue
+            await _print_result(images, args, outcome, f"{Path(path).stem}-variation")
+    return EXIT_ERROR if failures else 0
+
+
+def _deferred(
+    function: Callable[..., Awaitable[_T]], /, **kwargs: Any
+) -> Callable[[], Awaitable[_T]]:
+    """``function(**kwargs)``, called later (each call makes a fresh coroutine)."""
+    return lambda: function(**kwargs)
+
+
+async def command_serve(args: argparse.Namespace) -> int:
+    from .testing.emulator import Emulator, EmulatorConfig
+    from .testing.faults import parse_fault_plan
+
+    config = EmulatorConfig(
+        api_keys=frozenset(args.api_keys) if args.api_keys else None,
+        latency=args.latency_ms / 1000.0,
+        faults=parse_fault_plan(args.faults) if args.faults else None,
+    )
+    async with Emulator(config) as emulator:
+        base_url = await emulator.start(host=args.host, port=args.port)
+        print(f"Images API emulator listening on {base_url} (Ctrl-C to stop)", flush=True)
+        await asyncio.Event().wait()
+    return 0
+
+
+async def command_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    return await run_demo(args.out, variations=args.variations, concurrency=args.concurrency)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
+    "generate": command_generate,
+    "edit": command_edit,
+    "variations": command_variations,
+    "serve": command_serve,
+    "demo": command_demo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return asyncio.run(COMMANDS[args.command](args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ImagesError, OSError) as exc:
+        print(f"images-async: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
