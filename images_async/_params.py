@@ -206,7 +206,8 @@ def _reject_unsupported(params: Mapping[str, object], rules: ModelRules) -> None
     if not rules.input_fidelity:
         unsupported.append("input_fidelity")
     for name in unsupported:
-        if params.get(name) is not None:
+        # stream=False asks for what every model does anyway, so it is not an error.
+        if params.get(name) is not None and not (name == "stream" and params[name] is False):
             raise _fail(name, f"is not supported by {rules.name}")
 
 
@@ -215,8 +216,21 @@ def _check_model_values(params: Mapping[str, object], rules: ModelRules) -> None
     _check_size(params, rules)
     _check_vocabulary(params, "quality", QUALITIES, rules.qualities)
     _check_vocabulary(params, "style", STYLES, rules.styles)
+    if rules.max_n == 1 and params.get("n") not in (None, 1):
+        raise _fail("n", f"{rules.name} only supports n=1, got {params['n']}")
     if params.get("n") is not None and rules.max_n < MAX_N:
         _check_int_range(params, "n", 1, rules.max_n)
+    if rules.gpt_options:
+        _check_output_options(params)
+
+
+def _check_output_options(params: Mapping[str, object]) -> None:
+    """Combinations the GPT image models document as invalid."""
+    output_format = params.get("output_format")
+    if params.get("output_compression") is not None and output_format == "png":
+        raise _fail("output_compression", "only applies to the jpeg and webp output formats")
+    if params.get("background") == "transparent" and output_format == "jpeg":
+        raise _fail("background", "a transparent background needs output_format png or webp")
 
 
 def _check_common(params: Mapping[str, object]) -> None:
@@ -227,11 +241,6 @@ def _check_common(params: Mapping[str, object]) -> None:
     stream = params.get("stream")
     if stream is not None and not isinstance(stream, bool):
         raise _fail("stream", f"must be a bool, not {type(stream).__name__}")
-    output_format = params.get("output_format")
-    if params.get("output_compression") is not None and output_format == "png":
-        raise _fail("output_compression", "only applies to the jpeg and webp output formats")
-    if params.get("background") == "transparent" and output_format == "jpeg":
-        raise _fail("background", "a transparent background needs output_format png or webp")
 
 
 def rules_for(model: object, endpoint: Endpoint) -> ModelRules | None:
@@ -267,7 +276,7 @@ def _check_upload_type(upload: UploadFile, param: str, *, png_only: bool) -> Non
             f"{param}: {upload.filename!r} is a {upload.info.format.upper()}; a PNG is required",
             param=param,
         )
-    if upload.info.width is None:
+    if upload.info.width is None or upload.info.height is None:
         raise InvalidFileError(
             f"{param}: {upload.filename!r} has a damaged {upload.info.format.upper()} header",
             param=param,
@@ -337,7 +346,9 @@ def validate_edit(
             _check_upload_size(upload, name, GPT_MAX_FILE_BYTES)
     if mask is not None:
         _check_mask(mask, images[0])
-    elif rules and rules.square_png_uploads and images[0].info and not images[0].info.has_alpha:
+    elif (
+        rules and rules.square_png_uploads and images[0].info and images[0].info.has_alpha is False
+    ):
         raise InvalidFileError(
             f"image: {images[0].filename!r} has no transparency; without a mask dall-e-2 "
             "edits the transparent area of the image, so give a mask or an image with alpha",
