@@ -27,6 +27,7 @@ from ._errors import (
     UnsupportedFileInputError,
 )
 from ._files import FileContent, FileTypes
+from ._images import Images
 from ._models import (
     CompletedImageEvent,
     Image,
@@ -44,6 +45,12 @@ from ._response import (
     RawResponseContext,
     StreamedResponse,
     StreamingResponseContext,
+)
+from ._sync import (
+    ImagesWithRawResponse,
+    ImagesWithStreamingResponse,
+    SyncImageEventStream,
+    SyncStreamedResponse,
 )
 from ._transport import Timeout
 from ._version import __version__
@@ -67,8 +74,11 @@ __all__ = [
     "Image",
     "ImageEventStream",
     "ImageStreamEvent",
+    "Images",
     "ImagesError",
     "ImagesResponse",
+    "ImagesWithRawResponse",
+    "ImagesWithStreamingResponse",
     "InputTokensDetails",
     "InternalServerError",
     "InvalidFileError",
@@ -83,6 +93,8 @@ __all__ = [
     "RawResponseContext",
     "StreamedResponse",
     "StreamingResponseContext",
+    "SyncImageEventStream",
+    "SyncStreamedResponse",
     "Timeout",
     "UnknownStreamEvent",
     "UnprocessableEntityError",

@@ -80,11 +80,11 @@ def _form_value(value: object) -> str:
 
 
 class AsyncImages:
-    """Async client for the Images API: ``generate``, ``edit`` and ``create_variation``.
+    """Client for the Images API: ``generate``, ``edit`` and ``create_variation``.
 
     Reads ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID`` and
     ``OPENAI_PROJECT_ID`` from the environment when the matching argument is not given.
-    Use it as ``async with AsyncImages() as images: ...`` or call :meth:`aclose`.
+    Use it as a context manager (``async with``) or call :meth:`aclose` when done.
     """
 
     def __init__(
@@ -190,7 +190,7 @@ class AsyncImages:
 
     @functools.cached_property
     def with_streaming_response(self) -> AsyncImagesWithStreamingResponse:
-        """The same methods, as async context managers of an unread :class:`StreamedResponse`."""
+        """The same methods, each giving an unread :class:`StreamedResponse`."""
         return AsyncImagesWithStreamingResponse(self)
 
     # -- endpoints -------------------------------------------------------------------------
@@ -245,6 +245,31 @@ class AsyncImages:
         max_retries: int | None = None,
     ) -> ImageEventStream: ...
 
+    @overload
+    async def generate(
+        self,
+        *,
+        prompt: str,
+        model: str | None = None,
+        n: int | None = None,
+        quality: str | None = None,
+        response_format: str | None = None,
+        size: str | None = None,
+        style: str | None = None,
+        user: str | None = None,
+        background: str | None = None,
+        moderation: str | None = None,
+        output_compression: int | None = None,
+        output_format: str | None = None,
+        partial_images: int | None = None,
+        stream: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> ImagesResponse | ImageEventStream: ...
+
     async def generate(
         self,
         *,
@@ -273,8 +298,8 @@ class AsyncImages:
         Parameters left as None are not sent, so the server's defaults apply. ``model`` is
         any model name (``dall-e-2``, ``dall-e-3``, ``gpt-image-1``, ``gpt-image-1-mini``,
         ``gpt-image-1.5``, ``gpt-image-2``, or a newer one); ``size`` is ``auto`` or
-        ``WIDTHxHEIGHT``. With ``stream=True`` the result is an :class:`ImageEventStream`
-        of partial and completed images. ``extra_headers``, ``extra_query`` and
+        ``WIDTHxHEIGHT``. With ``stream=True`` the result is a stream of partial and
+        completed images (:class:`ImageEventStream`). ``extra_headers``, ``extra_query`` and
         ``extra_body`` add to the request as sent; ``timeout`` and ``max_retries`` override
         the client's for this call. Bad parameters raise :class:`InvalidRequestError`
         before anything is sent.
@@ -361,6 +386,32 @@ class AsyncImages:
         max_retries: int | None = None,
     ) -> ImageEventStream: ...
 
+    @overload
+    async def edit(
+        self,
+        *,
+        image: FileTypes | Sequence[FileTypes],
+        prompt: str,
+        mask: FileTypes | None = None,
+        model: str | None = None,
+        n: int | None = None,
+        quality: str | None = None,
+        response_format: str | None = None,
+        size: str | None = None,
+        user: str | None = None,
+        background: str | None = None,
+        input_fidelity: str | None = None,
+        output_compression: int | None = None,
+        output_format: str | None = None,
+        partial_images: int | None = None,
+        stream: bool | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        timeout: float | Timeout | None = None,
+        max_retries: int | None = None,
+    ) -> ImagesResponse | ImageEventStream: ...
+
     async def edit(
         self,
         *,
@@ -391,7 +442,7 @@ class AsyncImages:
         bytes, a binary file object, or a ``(filename, content[, content_type])`` tuple.
         ``mask`` is a PNG of the first image's size whose transparent pixels mark the area
         to edit. Parameters left as None are not sent. With ``stream=True`` the result is
-        an :class:`ImageEventStream`. Bad parameters or files raise
+        a stream of events (:class:`ImageEventStream`). Bad parameters or files raise
         :class:`InvalidRequestError` before anything is sent.
         """
         images = _as_image_list(image)

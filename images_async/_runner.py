@@ -93,6 +93,8 @@ class LoopThread:
 
     def close(self, final: Callable[[], Awaitable[object]] | None = None) -> None:
         """Cancel what is still running, await ``final()``, then stop the loop and thread."""
+        if final is not None and not self._closed:
+            self._running_loop()  # final() must run even if nothing else ever did
         with self._lock:
             if self._closed:
                 return

@@ -1,0 +1,503 @@
+"""Tests of ``scripts/generate_sync.py``, the generator of the sync facade.
+
+Most tests run the generator on the small client in ``tests/sync_fixture/``, whose expected
+output ``fixture_sync.py`` is committed; regenerate it with
+``python tests/test_generate_sync.py``. The last tests check the real ``images_async/_images.py``.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib.util
+import inspect
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "scripts" / "generate_sync.py"
+
+
+def _load_generator() -> object:
+    spec = importlib.util.spec_from_file_location("generate_sync", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while decorating
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    import generate_sync as gen
+else:
+    gen = _load_generator()
+
+FIXTURE_SPEC = gen.Spec(
+    source_path="tests/sync_fixture/fixture_async.py",
+    target_path="tests/sync_fixture/fixture_sync.py",
+    source_module="sync_fixture.fixture_async",
+    target_module="sync_fixture.fixture_sync",
+    source_class="AsyncWidgets",
+    target_class="Widgets",
+    base_class="SyncFacade",
+    base_module="sync_fixture._sync",
+    renames={
+        "AsyncWidgets": "Widgets",
+        "AsyncWidgetsWithRawResponse": "WidgetsWithRawResponse",
+        "Stream": "SyncStream",
+        "AsyncIterator": "Iterator",
+        "aclose": "close",
+        "async with": "with",
+        "async for": "for",
+        "await ": "",
+    },
+    renamed_from={
+        "WidgetsWithRawResponse": "sync_fixture._sync",
+        "SyncStream": "sync_fixture._sync",
+        "Iterator": "collections.abc",
+    },
+    skips={
+        "aclose": "SyncFacade.close",
+        "__aenter__": "SyncFacade.__enter__",
+        "__aexit__": "SyncFacade.__exit__",
+        "__repr__": "SyncFacade.__repr__",
+    },
+    regenerate="python tests/test_generate_sync.py",
+)
+
+#: Just enough rules for the small sources written inline in the tests below.
+INLINE_SPEC = dataclasses.replace(
+    FIXTURE_SPEC, renames={"AsyncWidgets": "Widgets"}, renamed_from={}, skips={}
+)
+
+INLINE_HEAD = '''\
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import overload
+
+from ._models import Widget
+
+
+class AsyncWidgets:
+    """Widgets."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def with_options(self) -> AsyncWidgets:
+        return self
+'''
+
+
+def _fixture_source() -> str:
+    return (ROOT / FIXTURE_SPEC.source_path).read_text(encoding="utf-8")
+
+
+def _generated_fixture() -> str:
+    return gen.generate_source(_fixture_source(), FIXTURE_SPEC)
+
+
+def _member(text: str, name: str) -> str:
+    """The source of the last definition of ``name`` in the generated class, decorators too."""
+    tree = ast.parse(text)
+    cls = next(node for node in tree.body if isinstance(node, ast.ClassDef))
+    found = [node for node in cls.body if isinstance(node, ast.FunctionDef) and node.name == name]
+    assert found, f"{name} is not generated"
+    lines = text.splitlines()
+    node = found[-1]
+    start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return "\n".join(line[4:] for line in lines[start - 1 : node.end_lineno]) + "\n"
+
+
+def _copy_tree(tmp_path: Path, spec: gen.Spec) -> Path:
+    """A repository root in ``tmp_path`` holding a copy of the spec's source file only."""
+    (tmp_path / spec.source_path).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / spec.source_path, tmp_path / spec.source_path)
+    return tmp_path
+
+
+# -- the shapes, on the fixture --------------------------------------------------------------
+
+
+def test_fixture_output_is_committed_and_fresh() -> None:
+    assert gen.check(ROOT, FIXTURE_SPEC) == ""
+
+
+def test_coroutine_method_forwards_every_parameter_by_name() -> None:
+    assert _member(_generated_fixture(), "get") == (
+        "def get(\n"
+        "    self,\n"
+        "    widget_id: int,\n"
+        "    verbose: bool = False,\n"
+        "    *,\n"
+        "    label: str | None = None,\n"
+        ") -> Widget:\n"
+        '    """The widget ``widget_id``, its size scaled by the client\'s scale."""\n'
+        "    result: Widget = self._call(\n"
+        "        self._async.get(\n"
+        "            widget_id=widget_id,\n"
+        "            verbose=verbose,\n"
+        "            label=label,\n"
+        "        )\n"
+        "    )\n"
+        "    return result\n"
+    )
+
+
+def test_star_args_force_positional_forwarding() -> None:
+    join = _member(_generated_fixture(), "join")
+    assert '    *parts: str,\n    sep: str = "-",\n    **extra: str,\n' in join
+    assert (
+        "            prefix,\n            *parts,\n            sep=sep,\n            **extra,\n"
+        in join
+    )
+
+
+def test_positional_only_and_none_result() -> None:
+    rescale = _member(_generated_fixture(), "rescale")
+    assert "    factor: int,\n    /,\n) -> None:\n" in rescale
+    assert rescale.endswith(
+        "    self._call(\n        self._async.rescale(\n            factor,\n        )\n    )\n"
+    )
+
+
+def test_overloads_keep_their_stubs_and_the_implementation_annotation() -> None:
+    text = _generated_fixture()
+    assert text.count("    @overload\n    def fetch(") == 3
+    assert ") -> SyncStream: ...\n" in text
+    assert "    result: Widget | SyncStream = self._call(\n" in _member(text, "fetch")
+
+
+def test_async_generators_become_iterators() -> None:
+    text = _generated_fixture()
+    iter_widgets = _member(text, "iter_widgets")
+    assert ") -> Iterator[Widget]:\n" in iter_widgets
+    assert "    return self._iterate(\n        self._async.iter_widgets(\n" in iter_widgets
+    assert "def countdown(\n    self,\n    start: int,\n) -> Iterator[int]:\n" in _member(
+        text, "countdown"
+    )
+    assert "    return self._iterate(\n        self._async.watch(\n" in _member(text, "watch")
+
+
+def test_properties_derive_and_init() -> None:
+    text = _generated_fixture()
+    assert _member(text, "name") == (
+        "@property\n"
+        "def name(self) -> str:\n"
+        '    """The name given to the client."""\n'
+        "    return self._async.name\n"
+    )
+    assert _member(text, "with_raw_response").endswith(
+        "def with_raw_response(self) -> WidgetsWithRawResponse:\n"
+        '    """The same methods, returning plain dicts."""\n'
+        "    return WidgetsWithRawResponse(self)\n"
+    )
+    assert "@functools.cached_property\n" in _member(text, "with_raw_response")
+    assert ") -> Widgets:\n" in _member(text, "with_options")
+    assert "    return self._derive(\n        self._async.with_options(\n" in _member(
+        text, "with_options"
+    )
+    assert "    self._attach(\n        AsyncWidgets(\n            name=name,\n" in _member(
+        text, "__init__"
+    )
+
+
+def test_skipped_and_private_members_are_not_generated() -> None:
+    tree = ast.parse(_generated_fixture())
+    cls = next(node for node in tree.body if isinstance(node, ast.ClassDef))
+    names = [node.name for node in cls.body if isinstance(node, ast.FunctionDef)]
+    assert names == [
+        "__init__",
+        "name",
+        "is_closed",
+        "with_options",
+        "with_raw_response",
+        "get",
+        "join",
+        "rescale",
+        "fetch",
+        "fetch",
+        "fetch",
+        "fetch",
+        "iter_widgets",
+        "countdown",
+        "watch",
+    ]
+
+
+def test_imports_are_only_those_used_and_relative_to_the_package() -> None:
+    text = _generated_fixture()
+    imports = text[text.index("from __future__") : text.index("\n\n\nclass")]
+    assert imports == (
+        "from __future__ import annotations\n"
+        "\n"
+        "import functools\n"
+        "import os\n"
+        "from collections.abc import Iterator, Mapping\n"
+        "from typing import Literal, overload\n"
+        "\n"
+        "from ._models import Widget\n"
+        "from ._sync import SyncFacade, SyncStream, WidgetsWithRawResponse\n"
+        "from .fixture_async import DEFAULT_SCALE, AsyncWidgets"
+    )
+
+
+def test_generated_facade_runs_every_shape() -> None:
+    from sync_fixture._models import Widget
+    from sync_fixture._sync import SyncStream, WidgetsWithRawResponse
+    from sync_fixture.fixture_sync import Widgets
+
+    with Widgets("w", scale=3, labels={"1": "one"}) as widgets:
+        assert widgets.name == "w"
+        assert widgets.get(1) == Widget(id=1, size=3, label="one")
+        assert widgets.get(2, True, label="x") == Widget(id=2, size=6, label="x", verbose=True)
+        assert widgets.join("a", "b", "c", sep="+", k="v") == "a+b+c+k=v"
+        widgets.rescale(2)
+        assert widgets.fetch(1) == Widget(id=1, size=6, label="one")
+        stream = widgets.fetch(1, stream=True)
+        assert isinstance(stream, SyncStream)
+        assert list(stream) == [6, 6, 6]
+        assert [widget.id for widget in widgets.iter_widgets(limit=2)] == [1, 2]
+        assert list(widgets.countdown(3)) == [3, 2, 1]
+        assert list(widgets.watch("a/b")) == ["a", "b"]
+        derived = widgets.with_options(scale=10)
+        assert isinstance(derived, Widgets)
+        assert derived.get(1).size == 10
+        assert isinstance(widgets.with_raw_response, WidgetsWithRawResponse)
+        assert widgets.with_raw_response is widgets.with_raw_response
+        assert widgets.with_raw_response.get(2) == {"id": 2, "size": 12}
+        assert repr(widgets) == "Widgets(name='w')"
+    assert widgets.is_closed
+
+
+def test_generated_facade_has_the_async_parameters_and_docstrings() -> None:
+    from sync_fixture.fixture_async import AsyncWidgets
+    from sync_fixture.fixture_sync import Widgets
+
+    for name, member in vars(AsyncWidgets).items():
+        if (name.startswith("_") and name != "__init__") or name in FIXTURE_SPEC.skips:
+            continue
+        twin = vars(Widgets)[name]
+        function = getattr(member, "fget", getattr(member, "func", member))
+        sync_function = getattr(twin, "fget", getattr(twin, "func", twin))
+        assert inspect.signature(sync_function).parameters.keys() == (
+            inspect.signature(function).parameters.keys()
+        ), name
+        assert (inspect.getdoc(sync_function) is None) == (inspect.getdoc(function) is None), name
+
+
+# -- renames ---------------------------------------------------------------------------------
+
+
+def test_docstrings_are_renamed_by_whole_words() -> None:
+    text = _generated_fixture()
+    assert "Then ``widgets.get(1)`` and ``for widget in widgets.iter_widgets(): ...``.\n" in text
+    assert "``with Widgets() as widgets: ...`` or :meth:`close`." in text
+    assert "``for part in widgets.fetch(1, stream=True): ...``" in text
+    docstring = "AsyncWidgets and AsyncWidgetsy, aclose and acloser, not MyAsyncWidgets."
+    source = f'{INLINE_HEAD}\n    async def spin(self) -> None:\n        """{docstring}"""\n'
+    spec = dataclasses.replace(INLINE_SPEC, renames={"AsyncWidgets": "Widgets", "aclose": "close"})
+    assert (
+        '"""Widgets and AsyncWidgetsy, close and acloser, not MyAsyncWidgets."""'
+        in gen.generate_source(source, spec)
+    )
+
+
+def test_unused_rename_rule_fails() -> None:
+    spec = dataclasses.replace(FIXTURE_SPEC, renames={**FIXTURE_SPEC.renames, "Gadget": "G"})
+    with pytest.raises(gen.GenerationError, match="rename rule 'Gadget' was never used"):
+        gen.generate_source(_fixture_source(), spec)
+
+
+def test_dormant_rule_may_be_unused_but_fails_once_used() -> None:
+    renames = {**INLINE_SPEC.renames, "await ": ""}
+    spec = dataclasses.replace(INLINE_SPEC, renames=renames, dormant_renames={"await ": "later"})
+    assert "class Widgets(SyncFacade):" in gen.generate_source(INLINE_HEAD, spec)
+    used = INLINE_HEAD.replace('"""Widgets."""', '"""``await widgets.spin()``."""')
+    with pytest.raises(gen.GenerationError, match="'await ' is used now"):
+        gen.generate_source(used, spec)
+
+
+def test_a_docstring_line_the_renames_make_too_long_is_wrapped() -> None:
+    words = " ".join(["word"] * 13)
+    source = INLINE_HEAD.replace('"""Widgets."""', f'"""{words} :class:`AsyncWidgets`."""')
+    renames = {"AsyncWidgets": "LongerNamedWidgets"}
+    spec = dataclasses.replace(INLINE_SPEC, renames=renames, target_class="LongerNamedWidgets")
+    assert max(len(line) for line in source.splitlines()) <= 100
+    text = gen.generate_source(source, spec)
+    assert f'    """{words}\n    :class:`LongerNamedWidgets`."""\n' in text
+
+
+# -- failures on unsupported shapes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("member", "message"),
+    [
+        (
+            "def count(self) -> int:\n        return 1",
+            r"AsyncWidgets.count \(line 18\): unsupported public plain method",
+        ),
+        (
+            "@staticmethod\n    async def make() -> int:\n        return 1",
+            r"AsyncWidgets.make \(line 19\): unsupported decorator\(s\) staticmethod",
+        ),
+        (
+            "async def stream(self) -> AsyncIterator[int]:\n        return aiter([])",
+            r"AsyncWidgets.stream \(line 18\): a coroutine returning an async iterator",
+        ),
+        ("def __len__(self) -> int:\n        return 0", r"__len__ \(line 18\): unsupported dunder"),
+        ("limit = 3", r"AsyncWidgets \(line 18\): unsupported class-level statement 'limit = 3'"),
+        (
+            "@overload\n    async def one(self) -> int: ...",
+            r"AsyncWidgets.one \(line 19\): overload without a body",
+        ),
+        (
+            "async def tagged(self) -> Tag:\n        return Tag()",
+            r"AsyncWidgets.tagged \(line 18\), return annotation: cannot tell where 'Tag'",
+        ),
+        (
+            'async def quoted(self) -> "Widget":\n        return Widget()',
+            r"AsyncWidgets.quoted \(line 18\), return annotation: quoted annotation",
+        ),
+        (
+            "@property\n    def me(self) -> AsyncWidgets:\n        return self",
+            r"AsyncWidgets.me \(line 19\): a property cannot return an async-only type",
+        ),
+    ],
+)
+def test_unsupported_shapes_fail_naming_member_and_line(member: str, message: str) -> None:
+    source = f"{INLINE_HEAD}\n    {member}\n"
+    with pytest.raises(gen.GenerationError, match=message):
+        gen.generate_source(source, INLINE_SPEC)
+
+
+def test_skip_rule_matching_nothing_fails() -> None:
+    spec = dataclasses.replace(INLINE_SPEC, skips={"aclose": "SyncFacade.close"})
+    with pytest.raises(gen.GenerationError, match="skip rule 'aclose' matched no member"):
+        gen.generate_source(INLINE_HEAD, spec)
+
+
+def test_missing_class_fails() -> None:
+    with pytest.raises(gen.GenerationError, match="no top-level class AsyncWidgets"):
+        gen.generate_source("class Other:\n    pass\n", INLINE_SPEC)
+
+
+# -- header, hash protection, --check, determinism --------------------------------------------
+
+
+def test_header_names_the_source_and_the_command_and_hashes_the_body() -> None:
+    text = gen.generate()
+    lines = text.splitlines()
+    docstring_end = lines.index('"""')
+    assert lines[docstring_end + 2 : docstring_end + 4] == [
+        "# Generated by scripts/generate_sync.py from images_async/_async_images.py: do not edit.",
+        "# Regenerate with: nox -s sync  (or python scripts/generate_sync.py)",
+    ]
+    assert lines[docstring_end + 4].startswith("# content-sha256: ")
+    assert gen.recorded_hash_matches(text)
+    assert not gen.recorded_hash_matches(text + "# edited\n")
+
+
+def test_write_refuses_to_overwrite_a_hand_edited_file(tmp_path: Path) -> None:
+    root = _copy_tree(tmp_path, FIXTURE_SPEC)
+    target = root / FIXTURE_SPEC.target_path
+    assert gen.write(root, FIXTURE_SPEC)
+    assert not gen.write(root, FIXTURE_SPEC)
+    generated = target.read_text(encoding="utf-8")
+    target.write_text(generated.replace("return result", "return result  # tweak", 1))
+    with pytest.raises(gen.HandEditedError, match=r"edited by hand.*--force"):
+        gen.write(root, FIXTURE_SPEC)
+    assert "# tweak" in target.read_text(encoding="utf-8")
+    assert gen.write(root, FIXTURE_SPEC, force=True)
+    assert target.read_text(encoding="utf-8") == generated
+
+
+def test_write_refuses_a_file_without_a_header(tmp_path: Path) -> None:
+    root = _copy_tree(tmp_path, FIXTURE_SPEC)
+    (root / FIXTURE_SPEC.target_path).write_text("class Widgets: ...\n")
+    with pytest.raises(gen.HandEditedError):
+        gen.write(root, FIXTURE_SPEC)
+
+
+def test_write_replaces_an_intact_but_outdated_file(tmp_path: Path) -> None:
+    root = _copy_tree(tmp_path, FIXTURE_SPEC)
+    gen.write(root, FIXTURE_SPEC)
+    source = root / FIXTURE_SPEC.source_path
+    source.write_text(source.read_text().replace("The name given", "The name passed"))
+    assert gen.write(root, FIXTURE_SPEC)
+    assert "The name passed" in (root / FIXTURE_SPEC.target_path).read_text()
+
+
+def test_check_fresh_and_stale(tmp_path: Path) -> None:
+    root = _copy_tree(tmp_path, FIXTURE_SPEC)
+    target = root / FIXTURE_SPEC.target_path
+    assert "does not exist" in gen.check(root, FIXTURE_SPEC)
+    gen.write(root, FIXTURE_SPEC)
+    assert gen.check(root, FIXTURE_SPEC) == ""
+    target.write_text(target.read_text().replace("return result", "return None", 1))
+    report = gen.check(root, FIXTURE_SPEC)
+    assert "-        return None\n+        return result\n" in report
+    assert report.startswith("--- tests/sync_fixture/fixture_sync.py (on disk)\n")
+    assert report.endswith("Regenerate it with: python tests/test_generate_sync.py\n")
+
+
+def test_check_sees_lines_added_at_the_end(tmp_path: Path) -> None:
+    root = _copy_tree(tmp_path, FIXTURE_SPEC)
+    gen.write(root, FIXTURE_SPEC)
+    target = root / FIXTURE_SPEC.target_path
+    target.write_text(target.read_text() + "\n\nextra = 1\n")
+    assert "-extra = 1\n" in gen.check(root, FIXTURE_SPEC)
+
+
+def test_main_check_and_write_on_a_copy_of_the_real_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _copy_tree(tmp_path, gen.IMAGES_SPEC)
+    target = root / gen.IMAGES_SPEC.target_path
+    assert gen.main(["--check", "--root", str(root)]) == 1
+    assert "Regenerate it with: nox -s sync  (or python scripts/generate_sync.py)" in (
+        capsys.readouterr().out
+    )
+    assert gen.main(["--root", str(root)]) == 0
+    assert gen.main(["--check", "--root", str(root)]) == 0
+    assert capsys.readouterr().out == "wrote images_async/_images.py\n"
+    target.write_text(target.read_text() + "# hand edit\n")
+    assert gen.main(["--root", str(root)]) == 1
+    assert "edited by hand" in capsys.readouterr().err
+    assert gen.main(["--root", str(root), "--force"]) == 0
+
+
+def test_generation_is_deterministic() -> None:
+    assert _generated_fixture() == _generated_fixture()
+    assert gen.generate() == gen.generate()
+
+
+# -- the real facade -------------------------------------------------------------------------
+
+
+def test_images_facade_is_up_to_date() -> None:
+    assert gen.check() == ""
+
+
+def test_check_command_exit_code() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+if __name__ == "__main__":
+    gen.write(ROOT, FIXTURE_SPEC, force=True)
+    print(f"wrote {FIXTURE_SPEC.target_path}")
