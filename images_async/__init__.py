@@ -26,6 +26,7 @@ from ._errors import (
     UnprocessableEntityError,
     UnsupportedFileInputError,
 )
+from ._fanout import FanOutProgress, Outcome
 from ._files import FileContent, FileTypes
 from ._images import Images
 from ._models import (
@@ -39,6 +40,8 @@ from ._models import (
     UnknownStreamEvent,
     Usage,
 )
+from ._pacing import PacerState
+from ._requests import EditRequest, GenerateRequest, ImageRequest, VariationRequest
 from ._response import (
     ImageEventStream,
     RawResponse,
@@ -46,6 +49,7 @@ from ._response import (
     StreamedResponse,
     StreamingResponseContext,
 )
+from ._retry import RetryPolicy
 from ._sync import (
     ImagesWithRawResponse,
     ImagesWithStreamingResponse,
@@ -69,10 +73,14 @@ __all__ = [
     "ClientClosedError",
     "CompletedImageEvent",
     "ConflictError",
+    "EditRequest",
+    "FanOutProgress",
     "FileContent",
     "FileTypes",
+    "GenerateRequest",
     "Image",
     "ImageEventStream",
+    "ImageRequest",
     "ImageStreamEvent",
     "Images",
     "ImagesError",
@@ -85,12 +93,15 @@ __all__ = [
     "InvalidRequestError",
     "MissingAPIKeyError",
     "NotFoundError",
+    "Outcome",
     "OutputTokensDetails",
+    "PacerState",
     "PartialImageEvent",
     "PermissionDeniedError",
     "RateLimitError",
     "RawResponse",
     "RawResponseContext",
+    "RetryPolicy",
     "StreamedResponse",
     "StreamingResponseContext",
     "SyncImageEventStream",
@@ -100,5 +111,6 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsupportedFileInputError",
     "Usage",
+    "VariationRequest",
     "__version__",
 ]

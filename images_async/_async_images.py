@@ -11,13 +11,22 @@ written once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import enum
 import functools
 import json
 import os
 import tempfile
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, ParamSpec, cast, overload
@@ -27,9 +36,12 @@ import attrs
 from yarl import URL
 
 from ._errors import MissingAPIKeyError
+from ._fanout import FanOutProgress, Outcome, _FanOut
 from ._files import FileTypes, UploadFile, load_uploads
 from ._models import Image, ImagesResponse
+from ._pacing import Pacer
 from ._params import validate_edit, validate_generate, validate_variation
+from ._requests import ImageRequest
 from ._response import (
     ImageEventStream,
     RawResponse,
@@ -123,6 +135,7 @@ class AsyncImages:
         self._max_response_bytes = max_response_bytes
         self._validate_requests = validate_requests
         self._mode = _Mode.PARSED
+        self._pacer: Pacer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -515,6 +528,41 @@ class AsyncImages:
         result: ImagesResponse = await self._dispatch(request, timeout, max_retries)
         return result
 
+    # -- fan-out ---------------------------------------------------------------------------
+
+    async def run_many(
+        self,
+        requests: Iterable[ImageRequest] | AsyncIterable[ImageRequest],
+        *,
+        concurrency: int = 16,
+        ordered: bool = False,
+        on_progress: Callable[[FanOutProgress], object] | None = None,
+        requests_per_minute: float | None = None,
+        images_per_minute: float | None = None,
+    ) -> AsyncIterator[Outcome[ImageRequest]]:
+        """Run many requests concurrently; yields exactly one :class:`Outcome` per request.
+
+        ``requests`` holds :class:`GenerateRequest`, :class:`EditRequest` and
+        :class:`VariationRequest` values and is read lazily. At most ``concurrency`` calls
+        are in flight; a 429 pauses new attempts of every call for the wait the server asks
+        and halves the concurrency, which grows back after successes. Optional budgets
+        limit requests and images per minute. Outcomes come as they finish, or in input
+        order with ``ordered=True``. ``on_progress`` is called with counts after each
+        outcome. Leaving the iteration early cancels the calls in flight and releases
+        their connections.
+        """
+        pacer = Pacer(
+            concurrency=concurrency,
+            requests_per_minute=requests_per_minute,
+            images_per_minute=images_per_minute,
+        )
+        paced = self.with_options()
+        paced._pacer = pacer
+        fan_out = _FanOut(paced, requests, pacer, on_progress)
+        async with contextlib.aclosing(fan_out.outcomes(concurrency, ordered)) as outcomes:
+            async for outcome in outcomes:
+                yield outcome
+
     # -- image helpers ---------------------------------------------------------------------
 
     async def read_image(self, image: Image, *, timeout: float | Timeout | None = None) -> bytes:
@@ -565,7 +613,10 @@ class AsyncImages:
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
         opened = await self._transport.send(
-            request, timeout=timeout if timeout is not None else self._timeout, policy=policy
+            request,
+            timeout=timeout if timeout is not None else self._timeout,
+            policy=policy,
+            pacer=self._pacer,
         )
         streamed = StreamedResponse(opened, self._max_response_bytes)
         if self._mode is _Mode.STREAMING:

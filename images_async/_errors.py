@@ -15,6 +15,8 @@ from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ._retry import server_requested_wait
+
 
 class ImagesError(Exception):
     """Root of every exception this package raises on purpose."""
@@ -104,6 +106,9 @@ class APIStatusError(APIError):
         #: The parsed JSON error body, or the raw text when it was not JSON.
         self.body = body
         self.request_id: str | None = headers.get("x-request-id")
+        #: Seconds the server asked to wait before retrying (``retry-after-ms`` /
+        #: ``Retry-After``), when it said so.
+        self.retry_after: float | None = server_requested_wait(headers)
         details = _error_details(body)
         self.code: str | None = _optional_str(details.get("code"))
         self.param: str | None = _optional_str(details.get("param"))
@@ -116,6 +121,8 @@ class APIStatusError(APIError):
             parts.append(f"code={self.code}")
         if self.param:
             parts.append(f"param={self.param}")
+        if self.retry_after is not None:
+            parts.append(f"retry_after={self.retry_after:g}s")
         if self.request_id:
             parts.append(f"request_id={self.request_id}")
         return " ".join(parts)

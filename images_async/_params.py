@@ -319,22 +319,28 @@ def _check_mask(mask: UploadFile, image: UploadFile) -> None:
         )
 
 
+def validate_edit_parameters(params: Mapping[str, object]) -> ModelRules | None:
+    """Check what an edit request says besides its files; returns the model's rules."""
+    rules = rules_for(params.get("model"), "edit")
+    check_prompt(params.get("prompt"), rules)
+    _check_common(params)
+    if rules:
+        _check_model_values(params, rules)
+    return rules
+
+
 def validate_edit(
     params: Mapping[str, object], images: Sequence[UploadFile], mask: UploadFile | None
 ) -> None:
     """Check the parameters and uploads of an edit request."""
     model = params.get("model")
-    rules = rules_for(model, "edit")
-    check_prompt(params.get("prompt"), rules)
-    _check_common(params)
+    rules = validate_edit_parameters(params)
     if not images:
         raise _fail("image", "at least one image is required")
     max_images = rules.max_edit_images if rules else MAX_EDIT_IMAGES
     if len(images) > max_images:
         model_name = rules.name if rules else "any model"
         raise _fail("image", f"{len(images)} images given; {model_name} takes at most {max_images}")
-    if rules:
-        _check_model_values(params, rules)
     if model is not None and rules is None:
         return  # an unknown model: its upload rules are unknown too
     names = ["image"] if len(images) == 1 else [f"image[{i}]" for i in range(len(images))]
@@ -356,12 +362,18 @@ def validate_edit(
         )
 
 
-def validate_variation(params: Mapping[str, object], image: UploadFile) -> None:
-    """Check the parameters and upload of a variation request."""
+def validate_variation_parameters(params: Mapping[str, object]) -> bool:
+    """Check what a variation request says besides its file; False for an unknown model."""
     model = params.get("model")
     rules = rules_for(model, "variation")
     _check_common(params)
     if model is not None and rules is None:
-        return
+        return False
     _check_model_values(params, rules or KNOWN_MODELS["dall-e-2"])
-    _check_square_png(image, "image")
+    return True
+
+
+def validate_variation(params: Mapping[str, object], image: UploadFile) -> None:
+    """Check the parameters and upload of a variation request."""
+    if validate_variation_parameters(params):
+        _check_square_png(image, "image")

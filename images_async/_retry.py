@@ -47,6 +47,33 @@ def should_retry_status(status: int, headers: Mapping[str, str], error_code: str
     return status in RETRYABLE_STATUSES
 
 
+def delay_before_retry(
+    policy: RetryPolicy,
+    retries_taken: int,
+    *,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    error_code: str | None = None,
+) -> float | None:
+    """Seconds to wait before the next attempt, or None to give up now.
+
+    ``status`` is None for failures without a response (connection errors, timeouts).
+    A server that asks for a longer wait than ``policy.max_server_wait`` is not retried:
+    the caller learns at once, with the wait the server asked for on the error.
+    """
+    if retries_taken >= policy.max_retries:
+        return None
+    if status is None:
+        return policy.backoff(retries_taken)
+    headers = headers or {}
+    if not should_retry_status(status, headers, error_code):
+        return None
+    requested = server_requested_wait(headers)
+    if requested is None:
+        return policy.backoff(retries_taken)
+    return requested if requested <= policy.max_server_wait else None
+
+
 def server_requested_wait(
     headers: Mapping[str, str], now: Callable[[], float] = time.time
 ) -> float | None:

@@ -13,7 +13,7 @@ import json
 import platform
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TypeAlias
 
@@ -31,7 +31,8 @@ from ._errors import (
     status_error,
 )
 from ._files import UploadFile, build_form
-from ._retry import RetryPolicy, server_requested_wait, should_retry_status
+from ._pacing import Pacer
+from ._retry import RetryPolicy, delay_before_retry
 from ._version import __version__
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -165,6 +166,8 @@ class Transport:
         self._owns_session = http_session is None
         self._session_loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        #: How retries wait; replaceable so tests can run the schedule on a fake clock.
+        self.sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
 
     @property
     def closed(self) -> bool:
@@ -205,9 +208,19 @@ class Transport:
         return url.update_query(query) if query else url
 
     async def send(
-        self, request: PreparedRequest, *, timeout: TimeoutTypes, policy: RetryPolicy
+        self,
+        request: PreparedRequest,
+        *,
+        timeout: TimeoutTypes,
+        policy: RetryPolicy,
+        pacer: Pacer | None = None,
     ) -> OpenResponse:
-        """Send with retries; return the first 2xx response or raise the last error."""
+        """Send with retries; return the first 2xx response or raise the last error.
+
+        Every attempt carries the same ``Idempotency-Key``, so the server can tell a retry
+        from a new call. With a ``pacer`` (fan-outs), attempts wait out the shared cooldown
+        and report rate limits to it.
+        """
         session = self._session_for_this_loop()
         client_timeout = _client_timeout(timeout)
         url = self.url_for(request)
@@ -215,6 +228,8 @@ class Transport:
         started = time.monotonic()
         retries_taken = 0
         while True:
+            if pacer is not None:
+                await pacer.wait_for_cooldown()
             try:
                 return OpenResponse(
                     response=await self._attempt(session, url, headers, request, client_timeout),
@@ -223,19 +238,23 @@ class Transport:
                 )
             except APIStatusError as error:
                 error.retries_taken = retries_taken
-                if retries_taken >= policy.max_retries or not should_retry_status(
-                    error.status_code, error.headers, error.code
-                ):
+                if pacer is not None and error.status_code == 429:
+                    pacer.record_rate_limit(error.retry_after)
+                wait = delay_before_retry(
+                    policy,
+                    retries_taken,
+                    status=error.status_code,
+                    headers=error.headers,
+                    error_code=error.code,
+                )
+                if wait is None:
                     raise
-                wait = server_requested_wait(error.headers)
-                if wait is None or wait > policy.max_server_wait:
-                    wait = policy.backoff(retries_taken)
             except APIConnectionError as error:
                 error.retries_taken = retries_taken
-                if retries_taken >= policy.max_retries:
+                wait = delay_before_retry(policy, retries_taken)
+                if wait is None:
                     raise
-                wait = policy.backoff(retries_taken)
-            await asyncio.sleep(wait)
+            await self.sleep(wait)
             retries_taken += 1
 
     async def _attempt(

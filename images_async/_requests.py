@@ -1,0 +1,140 @@
+"""Request values for fan-outs: one frozen object per API call, checked when built.
+
+Each value carries the same parameters as its :class:`AsyncImages` method and is validated
+by the same rules as soon as it is constructed (file contents are checked when the request
+is sent, since reading files up front would hold a whole batch in memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import attrs
+
+from ._files import FileTypes
+from ._models import ImagesResponse
+from ._params import (
+    validate_edit_parameters,
+    validate_generate,
+    validate_variation_parameters,
+)
+from ._transport import Timeout
+
+if TYPE_CHECKING:
+    from ._async_images import AsyncImages
+
+#: Fields of every request that shape the HTTP call rather than the API parameters.
+_CALL_OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout", "max_retries")
+
+
+def _given(request: object, names: Sequence[str]) -> dict[str, Any]:
+    return {name: value for name in names if (value := getattr(request, name)) is not None}
+
+
+@attrs.frozen(kw_only=True)
+class _CallOptions:
+    extra_headers: Mapping[str, str] | None = None
+    """Headers added to this call."""
+    extra_query: Mapping[str, str] | None = None
+    """Query parameters added to this call."""
+    extra_body: Mapping[str, object] | None = None
+    """Body fields added to this call (not validated)."""
+    timeout: float | Timeout | None = None
+    """This call's timeout (None: the client's)."""
+    max_retries: int | None = None
+    """This call's retries (None: the client's)."""
+
+    @property
+    def image_count(self) -> int:
+        """How many images the call asks for (for images-per-minute limits)."""
+        n = getattr(self, "n", None)
+        return n if isinstance(n, int) and n > 0 else 1
+
+    def _arguments(self) -> dict[str, Any]:
+        """Every given field, as keyword arguments of the client method."""
+        return _given(self, [field.name for field in attrs.fields(type(self))])
+
+    def _parameters(self) -> dict[str, Any]:
+        """The given API parameters, without files and call options (for validation)."""
+        arguments = self._arguments()
+        for name in (*_CALL_OPTIONS, "image", "mask"):
+            arguments.pop(name, None)
+        return arguments
+
+
+@attrs.frozen(kw_only=True)
+class GenerateRequest(_CallOptions):
+    """One ``generate`` call (see :meth:`AsyncImages.generate` for the parameters)."""
+
+    prompt: str
+    model: str | None = None
+    n: int | None = None
+    quality: str | None = None
+    response_format: str | None = None
+    size: str | None = None
+    style: str | None = None
+    user: str | None = None
+    background: str | None = None
+    moderation: str | None = None
+    output_compression: int | None = None
+    output_format: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        validate_generate(self._parameters())
+
+    async def send(self, images: AsyncImages) -> ImagesResponse:
+        """Make the call with ``images``."""
+        response: ImagesResponse = await images.generate(**self._arguments())
+        return response
+
+
+@attrs.frozen(kw_only=True)
+class EditRequest(_CallOptions):
+    """One ``edit`` call (see :meth:`AsyncImages.edit` for the parameters)."""
+
+    image: FileTypes | Sequence[FileTypes]
+    prompt: str
+    mask: FileTypes | None = None
+    model: str | None = None
+    n: int | None = None
+    quality: str | None = None
+    response_format: str | None = None
+    size: str | None = None
+    user: str | None = None
+    background: str | None = None
+    input_fidelity: str | None = None
+    output_compression: int | None = None
+    output_format: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        validate_edit_parameters(self._parameters())
+
+    async def send(self, images: AsyncImages) -> ImagesResponse:
+        """Make the call with ``images`` (files are read and checked now)."""
+        response: ImagesResponse = await images.edit(**self._arguments())
+        return response
+
+
+@attrs.frozen(kw_only=True)
+class VariationRequest(_CallOptions):
+    """One ``create_variation`` call (see :meth:`AsyncImages.create_variation`)."""
+
+    image: FileTypes
+    model: str | None = None
+    n: int | None = None
+    response_format: str | None = None
+    size: str | None = None
+    user: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        validate_variation_parameters(self._parameters())
+
+    async def send(self, images: AsyncImages) -> ImagesResponse:
+        """Make the call with ``images`` (the file is read and checked now)."""
+        response: ImagesResponse = await images.create_variation(**self._arguments())
+        return response
+
+
+ImageRequest: TypeAlias = "GenerateRequest | EditRequest | VariationRequest"
+"""Any request value :meth:`AsyncImages.run_many` accepts."""
