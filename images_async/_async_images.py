@@ -56,6 +56,8 @@ _P = ParamSpec("_P")
 
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_MAX_RETRIES = 2
+#: The longest wait a server may ask for (Retry-After) before a call fails instead.
+DEFAULT_MAX_RETRY_WAIT = 60.0
 DEFAULT_MAX_CONNECTIONS = 100
 #: Ten 4K PNGs as base64 fit comfortably; a larger body means a broken or hostile server.
 DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024 * 1024
@@ -108,6 +110,7 @@ class AsyncImages:
         project: str | None = None,
         timeout: float | Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
@@ -115,6 +118,16 @@ class AsyncImages:
         validate_requests: bool = True,
         http_session: aiohttp.ClientSession | None = None,
     ) -> None:
+        """Configure the client; no connection is made until the first call.
+
+        ``timeout`` is seconds per attempt or a :class:`Timeout` (connect/read/total).
+        Failed attempts (408, 409, 429, 5xx, connection errors, timeouts) are retried up to
+        ``max_retries`` times with exponential backoff, or after the wait the server asks
+        for when that is at most ``max_retry_wait`` seconds. ``max_connections`` bounds the
+        connection pool and ``max_response_bytes`` the size of a response body.
+        ``validate_requests=False`` leaves every check to the server. ``http_session`` uses
+        your own aiohttp session (you close it); otherwise the client owns one.
+        """
         api_key = api_key or _env("OPENAI_API_KEY")
         if not api_key:
             raise MissingAPIKeyError(
@@ -131,7 +144,9 @@ class AsyncImages:
             http_session=http_session,
         )
         self._timeout: TimeoutTypes = timeout
-        self._retry_policy = RetryPolicy(max_retries=_checked_retries(max_retries))
+        self._retry_policy = RetryPolicy(
+            max_retries=_checked_retries(max_retries), max_server_wait=max_retry_wait
+        )
         self._max_response_bytes = max_response_bytes
         self._validate_requests = validate_requests
         self._mode = _Mode.PARSED
@@ -172,6 +187,7 @@ class AsyncImages:
         *,
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
+        max_retry_wait: float | None = None,
         validate_requests: bool | None = None,
     ) -> AsyncImages:
         """A client with other defaults that shares this one's connections.
@@ -187,6 +203,8 @@ class AsyncImages:
             clone._retry_policy = attrs.evolve(
                 self._retry_policy, max_retries=_checked_retries(max_retries)
             )
+        if max_retry_wait is not None:
+            clone._retry_policy = attrs.evolve(clone._retry_policy, max_server_wait=max_retry_wait)
         if validate_requests is not None:
             clone._validate_requests = validate_requests
         return clone

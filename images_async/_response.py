@@ -174,16 +174,26 @@ class StreamedResponse(_ResponseInfo):
                 yield line.decode("utf-8", "replace")
 
     async def _iter_raw_lines(self) -> AsyncGenerator[bytes, None]:
-        pending = b""
+        # A bytearray grows in amortised O(1): a multi-megabyte event line arriving in small
+        # chunks is not re-copied on every chunk.
+        pending = bytearray()
         # aclosing: leaving early (break, an error) closes the connection now, not at GC.
         async with contextlib.aclosing(self.iter_bytes()) as chunks:
             async for chunk in chunks:
+                searched = len(pending)
                 pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    yield line.removesuffix(b"\r")
+                if b"\n" not in chunk:
+                    if len(pending) > self._max_bytes:
+                        message = f"a line is longer than max_response_bytes={self._max_bytes}"
+                        raise _validation_error(self, message, b"")
+                    continue
+                start = 0
+                while (end := pending.find(b"\n", max(start, searched))) >= 0:
+                    yield bytes(pending[start:end]).removesuffix(b"\r")
+                    start = end + 1
+                del pending[:start]
         if pending:
-            yield pending.removesuffix(b"\r")
+            yield bytes(pending).removesuffix(b"\r")
 
     async def iter_events(self) -> AsyncGenerator[ImageStreamEvent, None]:
         """The server-sent events of a ``stream=True`` call, parsed."""

@@ -9,8 +9,10 @@ every thread sharing a client shares its connection pool.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from typing import TypeVar
 
 from ._errors import ClientClosedError
@@ -57,9 +59,13 @@ class LoopThread:
         An interrupt while waiting (Ctrl-C) cancels the work, waits briefly for it to unwind
         so its connection is released, and re-raises; the loop stays usable.
         """
-        loop = self._running_loop()
-        if threading.current_thread() is self._thread:
-            raise RuntimeError("a sync client method was called from its own event loop thread")
+        try:
+            loop = self._running_loop()
+            if threading.current_thread() is self._thread:
+                raise RuntimeError("a sync client method was called from its own event loop thread")
+        except BaseException:
+            _close_if_unstarted(awaitable)  # else "coroutine ... was never awaited" at GC
+            raise
         finished = threading.Event()
 
         async def tracked() -> _T:
@@ -68,14 +74,19 @@ class LoopThread:
             finally:
                 finished.set()
 
-        future = asyncio.run_coroutine_threadsafe(tracked(), loop)
+        wrapper = tracked()
+        future = asyncio.run_coroutine_threadsafe(wrapper, loop)
         try:
             return future.result()
         except BaseException:
             if not future.done():
                 future.cancel()
-                finished.wait(CANCEL_GRACE_SECONDS)
+                _wait_unwound(wrapper, finished)
             raise
+        finally:
+            # A task cancelled before its first step (Ctrl-C or close() right after the
+            # call) never awaits ``awaitable``.
+            _close_if_unstarted(awaitable)
 
     def iterate(self, iterator: AsyncIterator[_T]) -> Generator[_T, None, None]:
         """A sync iterator pulling one item at a time; leaving it early closes ``iterator``."""
@@ -117,6 +128,26 @@ class LoopThread:
                 thread.join(SHUTDOWN_GRACE_SECONDS)
         if not thread.is_alive():
             loop.close()
+
+
+def _close_if_unstarted(awaitable: Awaitable[object]) -> None:
+    if inspect.iscoroutine(awaitable) and (
+        inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED
+    ):
+        awaitable.close()
+
+
+def _wait_unwound(wrapper: Coroutine[object, object, object], finished: threading.Event) -> None:
+    """Wait (boundedly) for a cancelled ``wrapper`` to finish unwinding.
+
+    ``finished`` is set by the wrapper's ``finally``; a wrapper cancelled before its first
+    step never runs it, but is closed, which is checked between short waits.
+    """
+    deadline = time.monotonic() + CANCEL_GRACE_SECONDS
+    while not finished.wait(0.05):
+        closed = inspect.getcoroutinestate(wrapper) == inspect.CORO_CLOSED
+        if closed or time.monotonic() >= deadline:
+            return
 
 
 async def _shutdown(final: Callable[[], Awaitable[object]] | None) -> None:

@@ -188,6 +188,9 @@ class SyncFacade:
 
     _async: AsyncImages
     _runner: LoopThread
+    #: The facade a ``with_options`` client was derived from: holding it keeps its
+    #: finalizer (which closes the shared loop and connections) from running too early.
+    _parent: SyncFacade | None = None
 
     def _attach(self, async_client: AsyncImages, runner: LoopThread | None = None) -> None:
         self._async = async_client
@@ -206,6 +209,7 @@ class SyncFacade:
         derived = object.__new__(type(self))
         derived._async = async_client
         derived._runner = self._runner
+        derived._parent = self
         return derived
 
     def close(self) -> None:
