@@ -630,18 +630,18 @@ class AsyncImages:
         policy = self._retry_policy
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
+        streams = self._mode is _Mode.STREAMING or (self._mode is _Mode.PARSED and request.stream)
         opened = await self._transport.send(
             request,
             timeout=timeout if timeout is not None else self._timeout,
             policy=policy,
             pacer=self._pacer,
+            read_limit=None if streams else self._max_response_bytes,
         )
-        streamed = StreamedResponse(opened, self._max_response_bytes)
-        if self._mode is _Mode.STREAMING:
-            return streamed
-        if self._mode is _Mode.PARSED and request.stream:
-            return ImageEventStream(streamed)
-        raw = RawResponse(opened, await streamed.read())
+        if opened.content is None:
+            streamed = StreamedResponse(opened, self._max_response_bytes)
+            return streamed if self._mode is _Mode.STREAMING else ImageEventStream(streamed)
+        raw = RawResponse(opened, opened.content)
         return raw if self._mode is _Mode.RAW else raw.parse()
 
 

@@ -24,6 +24,7 @@ from yarl import URL
 
 from ._errors import (
     APIConnectionError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
@@ -93,12 +94,14 @@ class PreparedRequest:
 
 @attrs.frozen(kw_only=True)
 class OpenResponse:
-    """A successful response whose body has not been read yet."""
+    """A successful response, with its body when the caller asked for it to be read."""
 
     response: aiohttp.ClientResponse
     retries_taken: int
     started: float
     """``time.monotonic()`` when the call began."""
+    content: bytes | None = None
+    """The whole body, read within the attempt (so a failure while reading is retried)."""
 
 
 @asynccontextmanager
@@ -125,6 +128,25 @@ async def read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
             if size >= limit:
                 break
     return b"".join(chunks)[:limit]
+
+
+async def _read_whole_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body of a successful response, releasing the connection afterwards."""
+    try:
+        content = await read_limited(response, limit + 1)
+    except BaseException:
+        response.close()  # a half-read connection cannot be reused
+        raise
+    if len(content) > limit:
+        response.close()
+        raise APIResponseValidationError(
+            f"the response is larger than max_response_bytes={limit}",
+            status_code=response.status,
+            body=b"",
+            request_id=response.headers.get("x-request-id"),
+        )
+    response.release()
+    return content
 
 
 def _decode_error_body(body: bytes) -> object:
@@ -214,12 +236,14 @@ class Transport:
         timeout: TimeoutTypes,
         policy: RetryPolicy,
         pacer: Pacer | None = None,
+        read_limit: int | None = None,
     ) -> OpenResponse:
         """Send with retries; return the first 2xx response or raise the last error.
 
         Every attempt carries the same ``Idempotency-Key``, so the server can tell a retry
         from a new call. With a ``pacer`` (fan-outs), attempts wait out the shared cooldown
-        and report rate limits to it.
+        and report rate limits to it. With a ``read_limit`` the body is read as part of each
+        attempt (at most that many bytes); without, it is left for the caller to stream.
         """
         session = self._session_for_this_loop()
         client_timeout = _client_timeout(timeout)
@@ -231,10 +255,11 @@ class Transport:
             if pacer is not None:
                 await pacer.wait_for_cooldown()
             try:
+                response, content = await self._attempt(
+                    session, url, headers, request, client_timeout, read_limit
+                )
                 return OpenResponse(
-                    response=await self._attempt(session, url, headers, request, client_timeout),
-                    retries_taken=retries_taken,
-                    started=started,
+                    response=response, retries_taken=retries_taken, started=started, content=content
                 )
             except APIStatusError as error:
                 error.retries_taken = retries_taken
@@ -264,7 +289,8 @@ class Transport:
         headers: CIMultiDict[str],
         request: PreparedRequest,
         timeout: aiohttp.ClientTimeout,
-    ) -> aiohttp.ClientResponse:
+        read_limit: int | None,
+    ) -> tuple[aiohttp.ClientResponse, bytes | None]:
         async with _aiohttp_errors_mapped():
             response = await session.post(
                 url,
@@ -274,7 +300,9 @@ class Transport:
                 allow_redirects=False,
             )
         if 200 <= response.status < 300:
-            return response
+            if read_limit is None:
+                return response, None
+            return response, await _read_whole_body(response, read_limit)
         try:
             body = await read_limited(response, MAX_ERROR_BODY_BYTES)
         finally:

@@ -11,7 +11,8 @@ server-sent event streams, rate-limit headers, and injected faults
 :func:`run_emulator_in_thread`.
 
 Known departures from the real service: images are always PNG (``output_format`` is echoed
-but not honoured); a response's ``size`` is omitted, and a stream event's is ``"auto"``,
+but not honoured); an edit repaints its first image (further images only count as input
+tokens); a response's ``size`` is omitted, and a stream event's is ``"auto"``,
 when the actual size is outside the spec's enumeration (dall-e sizes, flexible sizes).
 """
 
@@ -353,9 +354,7 @@ def _mask_key(key: str) -> str:
 
 def _parse_json_params(received: _Received) -> dict[str, object]:
     if received.kind != "json":
-        raise _bad_request(
-            "Invalid Content-Type header: this endpoint takes application/json.", None
-        )
+        raise _bad_request("Invalid Content-Type header: this endpoint takes application/json.")
     try:
         document = json.loads(received.raw)
     except ValueError:
@@ -408,7 +407,7 @@ def _check_fields(params: Mapping[str, object], endpoint: Endpoint) -> None:
             raise _invalid_type(name, expected, actual)
 
 
-def _check_values(params: Mapping[str, object], endpoint: Endpoint) -> ModelRules:
+def _check_values(params: Mapping[str, object]) -> None:
     model = params["model"]
     rules = KNOWN_MODELS.get(model) if isinstance(model, str) else None
     if rules is None:
@@ -425,7 +424,6 @@ def _check_values(params: Mapping[str, object], endpoint: Endpoint) -> ModelRule
     if isinstance(size, str) and size != "auto" and parse_size(size) is None:
         message = f"Invalid value: {size!r}. The size must be 'auto' or WIDTHxHEIGHT."
         raise _bad_request(message, "size", "invalid_value")
-    return rules
 
 
 def _form_params(received: _Received, endpoint: Endpoint) -> dict[str, object]:
@@ -578,7 +576,7 @@ def _draw_all(job: _Job) -> list[tuple[bytes, list[bytes]]]:
     for index in range(job.n):
         final = _draw(job, index)
         count = job.partial_images if job.stream else 0
-        partials = [pictures.partial_picture(final, step, count) for step in range(count)]
+        partials = [pictures.partial_picture(final, step) for step in range(count)]
         drawn.append((final, partials))
     return drawn
 
@@ -888,7 +886,7 @@ class Emulator:
                     f"Missing required parameter: '{name}'.", name, "missing_required_parameter"
                 )
         params = {"model": _DEFAULT_MODELS[endpoint], **params}
-        _check_values(params, endpoint)
+        _check_values(params)
         try:
             if endpoint == "generate":
                 validate_generate(params)

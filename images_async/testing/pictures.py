@@ -593,16 +593,17 @@ def variation_picture(image: bytes, width: int, height: int, *, index: int = 0) 
     return Pixels(width=width, height=height, channels=RGB, rows=tuple(rows)).encode()
 
 
-def partial_picture(final: bytes, index: int, count: int) -> bytes:
-    """Partial image ``index`` of ``count`` on the way to ``final``: a coarse mosaic of it.
+def partial_picture(final: bytes, index: int) -> bytes:
+    """Partial image number ``index`` on the way to ``final``: a coarse mosaic of it.
 
-    Blocks shrink with each partial image, and even the last is coarser than the final one.
-    Pictures this module cannot decode are returned unchanged.
+    Blocks halve with each index, starting at a quarter of the shorter edge, so partial
+    images sharpen as a stream goes on. Pictures this module cannot decode are returned
+    unchanged.
     """
     pixels = _decoded_or_none(final)
     if pixels is None:
         return final
-    block = max(2, min(pixels.width, pixels.height) // (4 * 2**index) if count else 2)
+    block = max(2, min(pixels.width, pixels.height) // (4 * 2**index))
     bpp = pixels.channels
     width = pixels.width
 

@@ -1,0 +1,886 @@
+"""The Images API emulator, driven through the real client (and raw HTTP where it refuses).
+
+Covers authentication, server-side validation, the pictures (sizes, determinism, edits and
+variations checked pixel by pixel), URL mode and expiry, streaming, headers, recording, the
+threaded runner and the pytest plugin. Every body is checked against the OpenAPI spec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import random
+import struct
+import textwrap
+import urllib.request
+import zlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+import aiohttp
+import pytest
+from openapi_schema import check_json_response, check_stream_event
+
+from images_async import (
+    APIStatusError,
+    AsyncImages,
+    AuthenticationError,
+    BadRequestError,
+    Image,
+    NotFoundError,
+    RateLimitError,
+)
+from images_async.testing import Emulator, EmulatorConfig, pictures, run_emulator_in_thread
+from images_async.testing.png import (
+    decode_png_size,
+    encode_png,
+    jpeg_header_bytes,
+    solid_png,
+)
+
+pytest_plugins = ["pytester"]
+
+API_KEY = "sk-test-emulator-0123456789"
+PROMPT = "a lighthouse at dusk"
+OPERATIONS = {
+    "generate": "createImage",
+    "edit": "createImageEdit",
+    "variation": "createImageVariation",
+}
+
+
+def rgba_with_hole(size: int, hole: tuple[int, int, int, int]) -> bytes:
+    """An opaque striped RGBA square whose rectangle ``hole`` (x0, y0, x1, y1) is clear."""
+    x0, y0, x1, y1 = hole
+    rows = []
+    for y in range(size):
+        flat = bytearray(b"".join(bytes((x % 256, y % 256, 90, 255)) for x in range(size)))
+        if y0 <= y < y1:
+            flat[x0 * 4 : x1 * 4] = bytes(4 * (x1 - x0))
+        rows.append(bytes(flat))
+    return encode_png(size, size, rows)
+
+
+def gradient_rgb(size: int) -> bytes:
+    """An RGB square with no symmetry: every pixel is (x, y, x + y)."""
+    rows = [
+        b"".join(bytes((x % 256, y % 256, (x + y) % 256)) for x in range(size)) for y in range(size)
+    ]
+    return encode_png(size, size, rows, alpha=False)
+
+
+HOLE = (64, 64, 192, 128)
+HOLED_256 = rgba_with_hole(256, HOLE)
+RGB_256 = gradient_rgb(256)
+RECT_PNG = solid_png(256, 128)
+JPEG_256 = jpeg_header_bytes(256, 256)
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    config: EmulatorConfig | None = None, **options: Any
+) -> AsyncIterator[tuple[Emulator, AsyncImages]]:
+    """An emulator and a client of it (no retries unless ``options`` say otherwise)."""
+    options.setdefault("max_retries", 0)
+    async with (
+        Emulator(config) as emulator,
+        AsyncImages(
+            api_key=options.pop("api_key", API_KEY), base_url=emulator.base_url, **options
+        ) as client,
+    ):
+        yield emulator, client
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """A default emulator on 127.0.0.1 (the plugin's fixtures are tested through pytester)."""
+    async with Emulator() as started:
+        yield started
+
+
+@pytest.fixture
+async def client(emulator: Emulator) -> AsyncIterator[AsyncImages]:
+    async with AsyncImages(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as images:
+        yield images
+
+
+async def post(
+    url: str,
+    *,
+    json_body: object = None,
+    data: Any = None,
+    headers: Mapping[str, str] | None = None,
+    method: str = "POST",
+) -> tuple[int, Any, Mapping[str, str]]:
+    """One raw request; returns status, the decoded JSON body (or text) and the headers."""
+    sent = {"Authorization": f"Bearer {API_KEY}"} if headers is None else dict(headers)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, url, json=json_body, data=data, headers=sent) as response,
+    ):
+        text = await response.text()
+        try:
+            body: Any = json.loads(text)
+        except ValueError:
+            body = text
+        return response.status, body, response.headers
+
+
+def assert_error_body(body: Any, *, param: str | None, code: str | None) -> None:
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert isinstance(error["message"], str)
+    assert error["message"]
+    assert error["type"] == "invalid_request_error"
+    assert (error["param"], error["code"]) == (param, code)
+
+
+def sse_events(content: bytes) -> list[tuple[str, dict[str, Any]]]:
+    """(event name, data) of each block of a text/event-stream body."""
+    events = []
+    for block in content.split(b"\n\n"):
+        if not block.strip():
+            continue
+        lines = dict(line.split(b": ", 1) for line in block.split(b"\n"))
+        events.append((lines[b"event"].decode(), json.loads(lines[b"data"])))
+    return events
+
+
+# --- authentication -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        pytest.param({}, None, id="missing"),
+        pytest.param({"Authorization": "Basic dXNlcjpwYXNz"}, "invalid_api_key", id="basic"),
+        pytest.param({"Authorization": "Bearer"}, "invalid_api_key", id="empty-bearer"),
+        pytest.param({"Authorization": "Bearer two words"}, "invalid_api_key", id="spaces"),
+    ],
+)
+async def test_missing_or_malformed_authorization_is_401(
+    emulator: Emulator, headers: dict[str, str], code: str | None
+) -> None:
+    status, body, response_headers = await post(
+        f"{emulator.base_url}/images/generations",
+        json_body={"prompt": PROMPT},
+        headers=headers,
+    )
+    assert status == 401
+    assert_error_body(body, param=None, code=code)
+    assert response_headers["x-request-id"].startswith("req_")
+
+
+async def test_unknown_key_is_rejected_when_keys_are_configured() -> None:
+    config = EmulatorConfig(api_keys=frozenset({"sk-the-only-good-key-000"}))
+    async with serve(config, api_key="sk-some-other-key-1234") as (emulator, client):
+        with pytest.raises(AuthenticationError) as caught:
+            await client.generate(prompt=PROMPT)
+        assert caught.value.code == "invalid_api_key"
+        assert "1234" in caught.value.message
+        assert "sk-some-other-key-1234" not in caught.value.message
+        good = AsyncImages(api_key="sk-the-only-good-key-000", base_url=emulator.base_url)
+        async with good:
+            response = await good.generate(
+                prompt=PROMPT, response_format="b64_json", size="256x256"
+            )
+        assert len(response.data) == 1
+
+
+async def test_recorded_calls_mask_the_key_and_keep_params_and_files(
+    emulator: Emulator, client: AsyncImages
+) -> None:
+    await client.edit(
+        image=[("a.png", HOLED_256), ("b.png", RGB_256)],
+        mask=("m.png", solid_png(256, 256)),
+        prompt=PROMPT,
+        model="gpt-image-1",
+        n=2,
+        size="1024x1024",
+    )
+    (call,) = emulator.requests
+    assert call.method == "POST"
+    assert call.path == "/v1/images/edits"
+    assert call.headers["Authorization"] == f"Bearer {API_KEY[:3]}***{API_KEY[-4:]}"
+    assert API_KEY not in json.dumps(call.headers)
+    assert call.params == {"prompt": PROMPT, "model": "gpt-image-1", "n": "2", "size": "1024x1024"}
+    assert [(f.field, f.filename, f.size) for f in call.files] == [
+        ("image[]", "a.png", len(HOLED_256)),
+        ("image[]", "b.png", len(RGB_256)),
+        ("mask", "m.png", len(solid_png(256, 256))),
+    ]
+    assert (call.status, call.fault) == (200, None)
+
+
+# --- validation ---------------------------------------------------------------------------
+
+GENERATE_CASES = [
+    ({"prompt": ""}, "prompt", "invalid_value"),
+    ({"prompt": "x" * 1001}, "prompt", "invalid_value"),
+    ({"prompt": "x", "n": 0}, "n", "invalid_value"),
+    ({"prompt": "x", "n": 11}, "n", "invalid_value"),
+    ({"prompt": "x", "model": "dall-e-3", "n": 2}, "n", "invalid_value"),
+    ({"prompt": "x", "size": "300x300"}, "size", "invalid_value"),
+    ({"prompt": "x", "size": "big"}, "size", "invalid_value"),
+    ({"prompt": "x", "model": "dall-e-3", "size": "256x256"}, "size", "invalid_value"),
+    ({"prompt": "x", "model": "gpt-image-2", "size": "1000x1000"}, "size", "invalid_value"),
+    ({"prompt": "x", "model": "gpt-image-2", "size": "3840x960"}, "size", "invalid_value"),
+    ({"prompt": "x", "model": "gpt-image-1", "quality": "hd"}, "quality", "invalid_value"),
+    ({"prompt": "x", "quality": "ultra"}, "quality", "invalid_value"),
+    ({"prompt": "x", "style": "vivid"}, "style", "invalid_value"),
+    (
+        {"prompt": "x", "model": "gpt-image-1", "response_format": "url"},
+        "response_format",
+        "invalid_value",
+    ),
+    ({"prompt": "x", "background": "transparent"}, "background", "invalid_value"),
+    ({"prompt": "x", "model": "dall-e-3", "moderation": "low"}, "moderation", "invalid_value"),
+    ({"prompt": "x", "stream": True}, "stream", "invalid_value"),
+    (
+        {"prompt": "x", "model": "gpt-image-1", "output_format": "png", "output_compression": 50},
+        "output_compression",
+        "invalid_value",
+    ),
+    (
+        {"prompt": "x", "model": "gpt-image-1", "output_format": "jpeg", "output_compression": 101},
+        "output_compression",
+        "invalid_value",
+    ),
+    (
+        {
+            "prompt": "x",
+            "model": "gpt-image-1",
+            "output_format": "jpeg",
+            "background": "transparent",
+        },
+        "background",
+        "invalid_value",
+    ),
+    (
+        {"prompt": "x", "model": "gpt-image-1", "output_format": "gif"},
+        "output_format",
+        "invalid_value",
+    ),
+    (
+        {"prompt": "x", "model": "gpt-image-1", "partial_images": 4},
+        "partial_images",
+        "invalid_value",
+    ),
+    ({"prompt": "x", "model": "dall-e-4"}, "model", "invalid_value"),
+    ({"prompt": "x", "extra_body": {"colour": "red"}}, "colour", "unknown_parameter"),
+    ({"prompt": "x", "extra_body": {"n": "2"}}, "n", "invalid_type"),
+    ({"prompt": "x", "extra_body": {"prompt": 5}}, "prompt", "invalid_type"),
+    ({"prompt": "x", "extra_body": {"stream": "yes"}}, "stream", "invalid_type"),
+    ({"prompt": "x", "extra_body": {"n": 1.5}}, "n", "invalid_type"),
+]
+
+
+@pytest.mark.parametrize(("params", "param", "code"), GENERATE_CASES)
+async def test_generate_validation_answers_400(
+    params: dict[str, Any], param: str, code: str
+) -> None:
+    async with serve(validate_requests=False) as (_emulator, client):
+        with pytest.raises(BadRequestError) as caught:
+            await client.generate(**params)
+    assert (caught.value.param, caught.value.code) == (param, code)
+    assert_error_body(caught.value.body, param=param, code=code)
+
+
+EDIT_CASES = [
+    ({"image": HOLED_256, "model": "dall-e-3"}, "model", "invalid_value"),
+    ({"image": RECT_PNG, "model": "dall-e-2"}, "image", "invalid_image"),
+    ({"image": JPEG_256, "model": "dall-e-2"}, "image", "invalid_image"),
+    ({"image": RGB_256, "model": "dall-e-2"}, "image", "invalid_image"),
+    (
+        {"image": HOLED_256, "mask": solid_png(128, 128), "model": "dall-e-2"},
+        "mask",
+        "invalid_image",
+    ),
+    ({"image": [HOLED_256] * 17, "model": "gpt-image-1"}, "image", "invalid_value"),
+    (
+        {"image": [HOLED_256, RECT_PNG, b"GIF89a"], "model": "gpt-image-1"},
+        "image[2]",
+        "invalid_image",
+    ),
+    (
+        {"image": HOLED_256, "model": "gpt-image-1-mini", "input_fidelity": "high"},
+        "input_fidelity",
+        "invalid_value",
+    ),
+    ({"image": HOLED_256, "response_format": "url"}, "response_format", "invalid_value"),
+    ({"image": HOLED_256, "extra_body": {"n": "two"}}, "n", "invalid_type"),
+    ({"image": HOLED_256, "extra_body": {"stream": "maybe"}}, "stream", "invalid_type"),
+    ({"image": HOLED_256, "extra_body": {"colour": "red"}}, "colour", "unknown_parameter"),
+]
+
+
+@pytest.mark.parametrize(("params", "param", "code"), EDIT_CASES)
+async def test_edit_validation_answers_400(params: dict[str, Any], param: str, code: str) -> None:
+    async with serve(validate_requests=False) as (_emulator, client):
+        with pytest.raises(BadRequestError) as caught:
+            await client.edit(prompt=PROMPT, **params)
+    assert (caught.value.param, caught.value.code) == (param, code)
+    assert_error_body(caught.value.body, param=param, code=code)
+
+
+VARIATION_CASES = [
+    ({"image": HOLED_256, "model": "gpt-image-1"}, "model", "invalid_value"),
+    ({"image": RECT_PNG}, "image", "invalid_image"),
+    ({"image": JPEG_256}, "image", "invalid_image"),
+    ({"image": HOLED_256, "size": "1024x1536"}, "size", "invalid_value"),
+    ({"image": HOLED_256, "n": 11}, "n", "invalid_value"),
+    ({"image": HOLED_256, "extra_body": {"prompt": "x"}}, "prompt", "unknown_parameter"),
+]
+
+
+@pytest.mark.parametrize(("params", "param", "code"), VARIATION_CASES)
+async def test_variation_validation_answers_400(
+    params: dict[str, Any], param: str, code: str
+) -> None:
+    async with serve(validate_requests=False) as (_emulator, client):
+        with pytest.raises(BadRequestError) as caught:
+            await client.create_variation(**params)
+    assert (caught.value.param, caught.value.code) == (param, code)
+    assert_error_body(caught.value.body, param=param, code=code)
+
+
+def form(*parts: tuple[str, bytes | str, str | None]) -> aiohttp.FormData:
+    data = aiohttp.FormData(quote_fields=False)
+    for name, value, filename in parts:
+        if filename is None:
+            data.add_field(name, value)
+        else:
+            data.add_field(name, value, filename=filename, content_type="image/png")
+    return data
+
+
+RAW_CASES: list[tuple[str, dict[str, Any], str | None, str | None]] = [
+    ("images/generations", {"json_body": {}}, "prompt", "missing_required_parameter"),
+    (
+        "images/generations",
+        {"json_body": {"model": "gpt-image-1"}},
+        "prompt",
+        "missing_required_parameter",
+    ),
+    (
+        "images/generations",
+        {
+            "data": b"{not json",
+            "headers": {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+        },
+        None,
+        None,
+    ),
+    ("images/generations", {"json_body": ["prompt"]}, None, None),
+    ("images/generations", {"data": form(("prompt", "x", None))}, None, None),
+    ("images/edits", {"json_body": {"prompt": "x"}}, None, None),
+    ("images/edits", {"data": form(("prompt", "x", None))}, "image", "missing_required_parameter"),
+    (
+        "images/edits",
+        {"data": form(("image", HOLED_256, "a.png"))},
+        "prompt",
+        "missing_required_parameter",
+    ),
+    (
+        "images/edits",
+        {"data": form(("prompt", "x", None), ("image", "text", None))},
+        "image",
+        "invalid_type",
+    ),
+    (
+        "images/edits",
+        {
+            "data": form(
+                ("prompt", "x", None),
+                ("image", HOLED_256, "a.png"),
+                ("picture", HOLED_256, "b.png"),
+            )
+        },
+        "picture",
+        "unknown_parameter",
+    ),
+    (
+        "images/edits",
+        {"data": form(("prompt", "x", None), ("image", b"", "a.png"))},
+        "image",
+        "invalid_image",
+    ),
+    (
+        "images/edits",
+        {"data": form(("prompt", HOLED_256, "p.png"), ("image", HOLED_256, "a.png"))},
+        "prompt",
+        "invalid_type",
+    ),
+    ("images/variations", {"data": form(("n", "1", None))}, "image", "missing_required_parameter"),
+    (
+        "images/variations",
+        {"data": form(("image", HOLED_256, "a.png"), ("image", HOLED_256, "b.png"))},
+        "image",
+        "invalid_value",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "request_options", "param", "code"), RAW_CASES)
+async def test_what_only_a_server_sees_answers_400(
+    emulator: Emulator,
+    path: str,
+    request_options: dict[str, Any],
+    param: str | None,
+    code: str | None,
+) -> None:
+    status, body, _headers = await post(f"{emulator.base_url}/{path}", **request_options)
+    assert status == 400, body
+    assert_error_body(body, param=param, code=code)
+
+
+async def test_validation_can_be_switched_off() -> None:
+    async with serve(EmulatorConfig(validate=False), validate_requests=False) as (_e, client):
+        response = await client.generate(
+            prompt=PROMPT, model="dall-e-3", n=3, response_format="b64_json"
+        )
+    assert len(response.data) == 3
+    assert all(decode_png_size(image.decode()) == (1024, 1024) for image in response.data)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/v1/models"), ("GET", "/v1/images/generations"), ("POST", "/x")]
+)
+async def test_unknown_routes_answer_404_in_the_api_shape(
+    emulator: Emulator, method: str, path: str
+) -> None:
+    root = emulator.base_url.removesuffix("/v1")
+    status, body, headers = await post(root + path, method=method)
+    assert status == 404
+    assert_error_body(body, param=None, code=None)
+    assert path in body["error"]["message"]
+    assert "x-request-id" in headers
+
+
+async def test_routes_also_answer_without_the_v1_prefix(emulator: Emulator) -> None:
+    root = emulator.base_url.removesuffix("/v1")
+    status, body, _headers = await post(
+        f"{root}/images/generations",
+        json_body={"prompt": PROMPT, "size": "256x256"},
+    )
+    assert status == 200
+    assert body["data"][0]["url"].startswith(f"{root}/emulator/files/")
+    check_json_response("createImage", body)
+
+
+# --- responses and pictures ---------------------------------------------------------------
+
+
+async def test_gpt_generation_is_spec_valid_with_usage(
+    client: AsyncImages,
+) -> None:
+    raw = await client.with_raw_response.generate(
+        prompt=PROMPT, model="gpt-image-1", n=2, quality="low"
+    )
+    body = raw.json()
+    check_json_response("createImage", body)
+    assert {"created", "data", "background", "output_format", "quality", "size", "usage"} <= set(
+        body
+    )
+    assert (body["background"], body["output_format"], body["quality"], body["size"]) == (
+        "opaque",
+        "png",
+        "low",
+        "1024x1024",
+    )
+    usage = body["usage"]
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+    assert usage["output_tokens"] == 2 * 272
+    assert usage["input_tokens_details"]["text_tokens"] == usage["input_tokens"]
+    assert usage["output_tokens_details"] == {"image_tokens": 2 * 272, "text_tokens": 0}
+    parsed = raw.parse()
+    assert [image.url for image in parsed.data] == [None, None]
+    assert all(decode_png_size(image.decode()) == (1024, 1024) for image in parsed.data)
+
+
+async def test_dalle3_gives_a_revised_prompt(client: AsyncImages) -> None:
+    raw = await client.with_raw_response.generate(
+        prompt=PROMPT, model="dall-e-3", style="natural", response_format="b64_json"
+    )
+    check_json_response("createImage", raw.json())
+    assert "usage" not in raw.json()
+    (image,) = raw.parse().data
+    assert image.revised_prompt is not None
+    assert image.revised_prompt.startswith(PROMPT)
+    assert "natural" in image.revised_prompt
+
+
+@pytest.mark.parametrize(
+    ("model", "size", "expected"),
+    [
+        ("dall-e-2", "256x256", (256, 256)),
+        ("dall-e-2", "512x512", (512, 512)),
+        ("dall-e-2", None, (1024, 1024)),
+        ("dall-e-3", "1792x1024", (1792, 1024)),
+        ("dall-e-3", "1024x1792", (1024, 1792)),
+        ("gpt-image-1", "1536x1024", (1536, 1024)),
+        ("gpt-image-1", "1024x1536", (1024, 1536)),
+        ("gpt-image-1", "auto", (1024, 1024)),
+        ("gpt-image-2", "2048x1152", (2048, 1152)),
+        ("gpt-image-2", "auto", (1024, 1024)),
+    ],
+)
+async def test_images_have_the_requested_size(
+    client: AsyncImages, model: str, size: str | None, expected: tuple[int, int]
+) -> None:
+    response_format = None if model.startswith("gpt") else "b64_json"
+    raw = await client.with_raw_response.generate(
+        prompt=PROMPT, model=model, size=size, response_format=response_format
+    )
+    check_json_response("createImage", raw.json())
+    (image,) = raw.parse().data
+    assert decode_png_size(image.decode()) == expected
+
+
+async def test_pictures_are_deterministic_per_prompt_and_index(
+    client: AsyncImages,
+) -> None:
+    async def generate(prompt: str, n: int = 1) -> list[bytes]:
+        response = await client.generate(prompt=prompt, model="gpt-image-1", n=n)
+        return [image.decode() for image in response.data]
+
+    first = await generate(PROMPT, n=2)
+    pictures.generated_picture.cache_clear()  # prove the bytes are recomputed, not cached
+    again = await generate(PROMPT)
+    other = await generate("a lighthouse at dawn")
+    assert again[0] == first[0]
+    assert other[0] != first[0]
+    assert first[1] != first[0]
+
+
+async def test_transparent_background_has_transparent_pixels(
+    client: AsyncImages,
+) -> None:
+    raw = await client.with_raw_response.generate(
+        prompt=PROMPT, model="gpt-image-1", background="transparent", size="1024x1024"
+    )
+    assert raw.json()["background"] == "transparent"
+    decoded = pictures.decode_png(raw.parse().data[0].decode())
+    assert decoded.channels == 4
+    assert any(0 in row[3::4] for row in decoded.rows)
+    assert any(255 in row[3::4] for row in decoded.rows)
+
+
+async def test_a_1024_generation_through_the_default_model_works(
+    client: AsyncImages,
+) -> None:
+    response = await client.generate(prompt=PROMPT, size="1024x1024", response_format="b64_json")
+    assert decode_png_size(response.data[0].decode()) == (1024, 1024)
+
+
+# --- url mode -----------------------------------------------------------------------------
+
+
+async def test_url_images_download_without_credentials_then_expire() -> None:
+    async with serve(EmulatorConfig(url_ttl=0.5)) as (emulator, client):
+        raw = await client.with_raw_response.generate(prompt=PROMPT, size="256x256")
+        check_json_response("createImage", raw.json())
+        (image,) = raw.parse().data
+        assert image.url is not None
+        assert image.url.startswith(emulator.base_url + "/emulator/files/")
+        content = await client.read_image(image)
+        assert decode_png_size(content) == (256, 256)
+        download = emulator.requests[-1]
+        assert (download.method, download.status) == ("GET", 200)
+        assert "Authorization" not in download.headers
+        await asyncio.sleep(0.6)
+        with pytest.raises(APIStatusError) as caught:
+            await client.read_image(image)
+        assert caught.value.status_code == 410
+        missing = image.url.rsplit("/", 1)[0] + "/img-nothing.png"
+        with pytest.raises(NotFoundError):
+            await client.read_image(Image(url=missing))
+
+
+# --- edits and variations -----------------------------------------------------------------
+
+
+async def test_edit_repaints_only_the_transparent_area_of_the_image(
+    client: AsyncImages,
+) -> None:
+    raw = await client.with_raw_response.edit(
+        image=HOLED_256,
+        prompt=PROMPT,
+        model="dall-e-2",
+        size="256x256",
+        response_format="b64_json",
+    )
+    check_json_response("createImageEdit", raw.json())
+    before = pictures.decode_png(HOLED_256)
+    after = pictures.decode_png(raw.parse().data[0].decode())
+    assert (after.width, after.height, after.channels) == (256, 256, 4)
+    x0, y0, x1, y1 = HOLE
+    for y in range(256):
+        if not y0 <= y < y1:
+            assert after.rows[y] == before.rows[y]
+            continue
+        assert after.rows[y][: x0 * 4] == before.rows[y][: x0 * 4]
+        assert after.rows[y][x1 * 4 :] == before.rows[y][x1 * 4 :]
+        assert set(after.rows[y][x0 * 4 + 3 : x1 * 4 : 4]) == {255}  # painted, opaque
+
+
+async def test_edit_repaints_only_where_the_mask_is_transparent(
+    client: AsyncImages,
+) -> None:
+    image = solid_png(1024, 1024, (40, 40, 40, 255), alpha=False)
+    opaque_row = bytes((0, 0, 0, 255)) * 1024
+    holed_row = bytes((0, 0, 0, 255)) * 512 + bytes(4 * 512)
+    mask = encode_png(1024, 1024, [holed_row if y >= 768 else opaque_row for y in range(1024)])
+    raw = await client.with_raw_response.edit(
+        image=image, mask=mask, prompt=PROMPT, model="gpt-image-1", size="1024x1024"
+    )
+    check_json_response("createImageEdit", raw.json())
+    after = pictures.decode_png(raw.parse().data[0].decode())
+    assert (after.width, after.height, after.channels) == (1024, 1024, 3)
+    grey = bytes((40, 40, 40))
+    assert all(after.rows[y] == grey * 1024 for y in range(768))
+    assert all(after.rows[y][: 512 * 3] == grey * 512 for y in range(768, 1024))
+    assert any(after.rows[y][512 * 3 :] != grey * 512 for y in range(768, 1024))
+
+
+async def test_edit_of_an_image_without_any_transparency_blends_the_whole_picture(
+    client: AsyncImages,
+) -> None:
+    image = solid_png(256, 256, (40, 40, 40, 255), alpha=False)
+    response = await client.edit(image=image, prompt=PROMPT, model="gpt-image-1")
+    after = pictures.decode_png(response.data[0].decode())
+    assert (after.width, after.height) == (1024, 1024)
+    assert after.pixel(0, 0) != (40, 40, 40)
+
+
+async def test_variations_are_transformations_of_the_input(
+    client: AsyncImages,
+) -> None:
+    raw = await client.with_raw_response.create_variation(
+        image=RGB_256, n=5, size="256x256", response_format="b64_json"
+    )
+    check_json_response("createImageVariation", raw.json())
+    source = pictures.decode_png(RGB_256)
+    found = [pictures.decode_png(image.decode()) for image in raw.parse().data]
+    mirrored, rotated, flipped, turned, tinted = found
+    assert all(variation.rows != source.rows for variation in found)
+    for x, y in [(0, 0), (17, 200), (255, 3), (128, 128)]:
+        r, g, b = source.pixel(x, y)
+        assert mirrored.pixel(255 - x, y) == (r, g, b)
+        assert rotated.pixel(x, y) == (g, b, r)
+        assert flipped.pixel(x, 255 - y) == (r, g, b)
+        assert turned.pixel(255 - x, 255 - y) == (g, b, r)
+    assert tinted.pixel(10, 10) != mirrored.pixel(10, 10)
+
+
+async def test_variations_scale_to_the_requested_size(client: AsyncImages) -> None:
+    response = await client.create_variation(image=RGB_256, response_format="b64_json")
+    assert decode_png_size(response.data[0].decode()) == (1024, 1024)
+
+
+# --- streaming ----------------------------------------------------------------------------
+
+
+async def test_generation_stream_sends_partials_then_completed(
+    client: AsyncImages,
+) -> None:
+    raw = await client.with_raw_response.generate(
+        prompt=PROMPT, model="gpt-image-1", size="1024x1536", stream=True, partial_images=2
+    )
+    assert raw.headers["Content-Type"].startswith("text/event-stream")
+    events = sse_events(raw.content)
+    assert [name for name, _data in events] == [
+        "image_generation.partial_image",
+        "image_generation.partial_image",
+        "image_generation.completed",
+    ]
+    for name, data in events:
+        assert data["type"] == name
+        check_stream_event("createImage", data)
+    assert [data.get("partial_image_index") for _name, data in events] == [0, 1, None]
+    images = [pictures.decode_png(base64.b64decode(d["b64_json"])) for _n, d in events]
+    assert {(image.width, image.height) for image in images} == {(1024, 1536)}
+    assert images[0].rows != images[2].rows
+    assert events[2][1]["usage"]["output_tokens"] > 0
+
+
+async def test_edit_stream_events_through_the_client(client: AsyncImages) -> None:
+    stream = await client.edit(
+        image=HOLED_256, prompt=PROMPT, model="gpt-image-1", stream=True, partial_images=1
+    )
+    async with stream:
+        types = [event.type async for event in stream]
+    assert types == ["image_edit.partial_image", "image_edit.completed"]
+
+
+async def test_edit_stream_events_match_the_spec(client: AsyncImages) -> None:
+    raw = await client.with_raw_response.edit(
+        image=HOLED_256, prompt=PROMPT, model="gpt-image-1.5", stream=True, partial_images=3
+    )
+    events = sse_events(raw.content)
+    assert len(events) == 4
+    for _name, data in events:
+        check_stream_event("createImageEdit", data)
+
+
+# --- headers and limits -------------------------------------------------------------------
+
+
+async def test_every_answer_carries_request_id_and_rate_limit_headers(
+    emulator: Emulator, client: AsyncImages
+) -> None:
+    first = await client.with_raw_response.generate(prompt=PROMPT, size="256x256")
+    second = await client.with_raw_response.generate(prompt=PROMPT, size="256x256")
+    assert first.request_id != second.request_id
+    assert [first.request_id, second.request_id] == [call.request_id for call in emulator.requests]
+    for raw in (first, second):
+        assert raw.headers["x-ratelimit-limit-requests"] == "10000"
+        assert raw.headers["x-ratelimit-reset-requests"].endswith("s")
+        assert raw.headers["openai-processing-ms"].isdigit()
+    assert first.headers["x-ratelimit-remaining-requests"] == "9999"
+    assert second.headers["x-ratelimit-remaining-requests"] == "9998"
+
+
+async def test_an_enforced_request_limit_answers_429() -> None:
+    async with serve(EmulatorConfig(requests_per_minute=2)) as (_emulator, client):
+        for _ in range(2):
+            await client.generate(prompt=PROMPT, size="256x256")
+        with pytest.raises(RateLimitError) as caught:
+            await client.generate(prompt=PROMPT, size="256x256")
+    assert caught.value.code == "rate_limit_exceeded"
+    assert caught.value.headers["x-ratelimit-remaining-requests"] == "0"
+    assert float(caught.value.headers["retry-after-ms"]) > 0
+
+
+# --- decoding and pictures ----------------------------------------------------------------
+
+
+def _paeth(a: int, b: int, c: int) -> int:
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+
+
+def filtered_png(
+    width: int, rows: Sequence[bytes], bpp: int, colour_type: int, filters: Sequence[int]
+) -> bytes:
+    """A PNG written the straightforward way, with a chosen filter per row."""
+    raw = bytearray()
+    prior = bytes(len(rows[0]))
+    for row, kind in zip(rows, filters, strict=True):
+        raw.append(kind)
+        for i, value in enumerate(row):
+            a = row[i - bpp] if i >= bpp else 0
+            b = prior[i]
+            c = prior[i - bpp] if i >= bpp else 0
+            predictor = [0, a, b, (a + b) // 2, _paeth(a, b, c)][kind]
+            raw.append((value - predictor) % 256)
+        prior = row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, len(rows), 8, colour_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(raw)))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(("colour_type", "bpp"), [(0, 1), (2, 3), (4, 2), (6, 4)])
+def test_decode_png_undoes_every_filter(colour_type: int, bpp: int) -> None:
+    generator = random.Random(colour_type)
+    width = 37
+    rows = [bytes(generator.randrange(256) for _ in range(width * bpp)) for _ in range(15)]
+    data = filtered_png(width, rows, bpp, colour_type, [y % 5 for y in range(15)])
+    decoded = pictures.decode_png(data)
+    assert (decoded.width, decoded.height, decoded.channels) == (width, 15, bpp)
+    assert list(decoded.rows) == rows
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"not a png at all",
+        filtered_png(2, [bytes(2)], 1, 3, [0]),  # palette
+        filtered_png(4, [bytes(8)], 1, 0, [0]).replace(b"IHDR", b"IHDX"),
+        jpeg_header_bytes(4, 4),
+    ],
+)
+def test_decode_png_refuses_what_it_cannot_read(data: bytes) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 (any reason is fine: the data is unusable)
+        pictures.decode_png(data)
+
+
+def test_undecodable_inputs_fall_back_to_fresh_pictures() -> None:
+    edited = pictures.edited_picture(JPEG_256, PROMPT, 64, 48)
+    varied = pictures.variation_picture(b"junk", 32, 32, index=1)
+    assert decode_png_size(edited) == (64, 48)
+    assert decode_png_size(varied) == (32, 32)
+
+
+def test_partial_pictures_are_coarser_versions_of_the_final_one() -> None:
+    final = pictures.generated_picture("rings please", 256, 256)
+    partials = [pictures.partial_picture(final, index) for index in range(3)]
+    decoded = [pictures.decode_png(partial) for partial in partials]
+    assert all(len(set(image.rows)) < 256 for image in decoded)
+    assert len({image.rows for image in decoded}) == 3
+
+
+# --- the threaded runner and the pytest plugin --------------------------------------------
+
+
+def test_run_emulator_in_thread_serves_synchronous_callers() -> None:
+    emulator = Emulator()
+    with run_emulator_in_thread(emulator) as base_url:
+        request = urllib.request.Request(
+            f"{base_url}/images/generations",
+            data=json.dumps({"prompt": PROMPT, "size": "256x256"}).encode(),
+            headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = json.load(response)
+        check_json_response("createImage", body)
+        with urllib.request.urlopen(body["data"][0]["url"], timeout=10) as response:
+            assert decode_png_size(response.read()) == (256, 256)
+    assert [call.status for call in emulator.requests] == [200, 200]
+
+
+def test_pytest_plugin_serves_a_users_suite(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        textwrap.dedent(
+            """
+            import pytest
+
+            from images_async.testing import EmulatorConfig, FaultPlan
+
+            @pytest.mark.asyncio
+            async def test_generate(images_emulator, emulator_images):
+                response = await emulator_images.generate(prompt="a cat", model="gpt-image-1")
+                assert response.data[0].decode().startswith(b"\\x89PNG")
+                assert images_emulator.requests[0].params["prompt"] == "a cat"
+
+            class TestWithFaults:
+                @pytest.fixture
+                def images_emulator_config(self):
+                    return EmulatorConfig(faults=FaultPlan.parse("503"))
+
+                @pytest.mark.asyncio
+                async def test_fault(self, emulator_images):
+                    from images_async import InternalServerError
+                    with pytest.raises(InternalServerError):
+                        await emulator_images.generate(prompt="a cat")
+            """
+        )
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "images_async.testing.pytest_plugin", "-p", "no:cacheprovider", "-W", "error"
+    )
+    result.assert_outcomes(passed=2)
