@@ -19,8 +19,8 @@ import json
 import os
 import tempfile
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Awaitable,
     Callable,
     Iterable,
@@ -557,7 +557,7 @@ class AsyncImages:
         on_progress: Callable[[FanOutProgress], object] | None = None,
         requests_per_minute: float | None = None,
         images_per_minute: float | None = None,
-    ) -> AsyncIterator[Outcome[ImageRequest]]:
+    ) -> AsyncGenerator[Outcome[ImageRequest], None]:
         """Run many requests concurrently; yields exactly one :class:`Outcome` per request.
 
         ``requests`` holds :class:`GenerateRequest`, :class:`EditRequest` and

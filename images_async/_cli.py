@@ -19,6 +19,7 @@ from ._async_images import AsyncImages
 from ._converter import response_to_json
 from ._errors import ImagesError
 from ._models import ImagesResponse
+from ._output import Progress, slug, write_new_file
 from ._version import __version__
 
 _T = TypeVar("_T")
@@ -26,39 +27,6 @@ _T = TypeVar("_T")
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-
-# -- output --------------------------------------------------------------------------------
-
-
-def unique_path(directory: Path, stem: str, extension: str) -> Path:
-    """A path in ``directory`` that does not exist yet: ``stem.ext``, ``stem-2.ext``, ..."""
-    candidate = directory / f"{stem}.{extension}"
-    counter = 2
-    while candidate.exists():
-        candidate = directory / f"{stem}-{counter}.{extension}"
-        counter += 1
-    return candidate
-
-
-def write_new_file(directory: Path, stem: str, extension: str, content: bytes) -> Path:
-    """Write ``content`` to a fresh file; never replaces an existing one, even in a race."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for _ in range(1000):
-        path = unique_path(directory, stem, extension)
-        try:
-            with path.open("xb") as file:
-                file.write(content)
-        except FileExistsError:
-            continue  # another process took the name between the check and the open
-        return path
-    raise OSError(f"could not find a free file name for {stem}.{extension} in {directory}")
-
-
-def slug(text: str, limit: int = 40) -> str:
-    """A file-name friendly rendering of a prompt."""
-    words = "".join(c if c.isalnum() else "-" for c in text.lower()).split("-")
-    return "-".join(word for word in words if word)[:limit].strip("-") or "image"
 
 
 async def save_response(
@@ -71,27 +39,6 @@ async def save_response(
         content = await images.read_image(image)
         saved.append(write_new_file(out, f"{stem}-{index + 1}", extension, content))
     return saved
-
-
-class Progress:
-    """A progress bar when the optional ``tqdm`` is installed and stderr is a terminal."""
-
-    def __init__(self, total: int, description: str) -> None:
-        self._bar: Any = None
-        if total > 1 and sys.stderr.isatty():
-            try:
-                from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
-            except ImportError:
-                return
-            self._bar = tqdm(total=total, desc=description, unit="req", leave=False)
-
-    def advance(self) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
 
 async def bounded_gather(
@@ -170,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     variations.add_argument("--concurrency", type=int, default=8, help="requests at once")
     _add_common_image_options(variations)
     _add_connection_options(variations)
+
+    batch = commands.add_parser(
+        "batch", help="run a JSON Lines file of requests, resumably (see --help)"
+    )
+    batch.add_argument("file", type=Path, metavar="FILE.jsonl")
+    batch.add_argument("--concurrency", type=int, default=16, help="requests at once")
+    batch.add_argument("--requests-per-minute", type=float, help="client-side request budget")
+    batch.add_argument("--images-per-minute", type=float, help="client-side image budget")
+    _add_connection_options(batch)
+    batch.set_defaults(out=None)
 
     serve = commands.add_parser("serve", help="run the offline emulator of the Images API")
     serve.add_argument("--host", default="127.0.0.1")
@@ -284,6 +241,21 @@ def _deferred(
     return lambda: function(**kwargs)
 
 
+async def command_batch(args: argparse.Namespace) -> int:
+    from ._batch import run_batch
+
+    out = args.out if args.out is not None else args.file.with_suffix("")
+    async with _client(args) as images:
+        return await run_batch(
+            images,
+            args.file,
+            out,
+            concurrency=args.concurrency,
+            requests_per_minute=args.requests_per_minute,
+            images_per_minute=args.images_per_minute,
+        )
+
+
 async def command_serve(args: argparse.Namespace) -> int:
     from .testing.emulator import Emulator, EmulatorConfig
     from .testing.faults import parse_fault_plan
@@ -293,23 +265,28 @@ async def command_serve(args: argparse.Namespace) -> int:
         latency=args.latency_ms / 1000.0,
         faults=parse_fault_plan(args.faults) if args.faults else None,
     )
-    async with Emulator(config) as emulator:
-        base_url = await emulator.start(host=args.host, port=args.port)
+    emulator = Emulator(config)
+    base_url = await emulator.start(host=args.host, port=args.port)
+    try:
         print(f"Images API emulator listening on {base_url} (Ctrl-C to stop)", flush=True)
         await asyncio.Event().wait()
+    finally:
+        await emulator.close()
     return 0
 
 
 async def command_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
-    return await run_demo(args.out, variations=args.variations, concurrency=args.concurrency)
+    status: int = await run_demo(args.out, variations=args.variations, concurrency=args.concurrency)
+    return status
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "generate": command_generate,
     "edit": command_edit,
     "variations": command_variations,
+    "batch": command_batch,
     "serve": command_serve,
     "demo": command_demo,
 }

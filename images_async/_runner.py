@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import TypeVar
 
 from ._errors import ClientClosedError
@@ -74,18 +73,17 @@ class LoopThread:
             finally:
                 finished.set()
 
-        wrapper = tracked()
-        future = asyncio.run_coroutine_threadsafe(wrapper, loop)
+        future = asyncio.run_coroutine_threadsafe(tracked(), loop)
         try:
             return future.result()
         except BaseException:
             if not future.done():
                 future.cancel()
-                _wait_unwound(wrapper, finished)
+                finished.wait(CANCEL_GRACE_SECONDS)
             raise
         finally:
-            # A task cancelled before its first step (Ctrl-C or close() right after the
-            # call) never awaits ``awaitable``.
+            # close() on another thread cancels every task, even one that has not taken its
+            # first step yet and so never awaited ``awaitable``.
             _close_if_unstarted(awaitable)
 
     def iterate(self, iterator: AsyncIterator[_T]) -> Generator[_T, None, None]:
@@ -135,19 +133,6 @@ def _close_if_unstarted(awaitable: Awaitable[object]) -> None:
         inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED
     ):
         awaitable.close()
-
-
-def _wait_unwound(wrapper: Coroutine[object, object, object], finished: threading.Event) -> None:
-    """Wait (boundedly) for a cancelled ``wrapper`` to finish unwinding.
-
-    ``finished`` is set by the wrapper's ``finally``; a wrapper cancelled before its first
-    step never runs it, but is closed, which is checked between short waits.
-    """
-    deadline = time.monotonic() + CANCEL_GRACE_SECONDS
-    while not finished.wait(0.05):
-        closed = inspect.getcoroutinestate(wrapper) == inspect.CORO_CLOSED
-        if closed or time.monotonic() >= deadline:
-            return
 
 
 async def _shutdown(final: Callable[[], Awaitable[object]] | None) -> None:

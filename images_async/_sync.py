@@ -117,27 +117,29 @@ class SyncStreamedResponse:
     def retries_taken(self) -> int:
         return self._opened().retries_taken
 
-    def _drain(self, iterator: AsyncIterator[_T]) -> Iterator[_T]:
+    def _drain(self, body: Callable[[StreamedResponse], AsyncIterator[_T]]) -> Iterator[_T]:
+        # Opened inside the generator: the request goes out when iteration starts, and an
+        # iterator that is never started holds no connection.
         try:
-            yield from self._runner.iterate(iterator)
+            yield from self._runner.iterate(body(self._opened()))
         finally:
             self.close()
 
     def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]:
         """The body in chunks as they arrive, or in chunks of ``chunk_size`` bytes."""
-        return self._drain(self._opened().iter_bytes(chunk_size))
+        return self._drain(lambda response: response.iter_bytes(chunk_size))
 
     def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
         """The body as text (UTF-8), decoded incrementally."""
-        return self._drain(self._opened().iter_text(chunk_size))
+        return self._drain(lambda response: response.iter_text(chunk_size))
 
     def iter_lines(self) -> Iterator[str]:
         """The body line by line, without line endings."""
-        return self._drain(self._opened().iter_lines())
+        return self._drain(StreamedResponse.iter_lines)
 
     def iter_events(self) -> Iterator[ImageStreamEvent]:
         """The server-sent events of a ``stream=True`` call, parsed."""
-        return self._drain(self._opened().iter_events())
+        return self._drain(StreamedResponse.iter_events)
 
     def read(self) -> bytes:
         """The rest of the body."""

@@ -52,6 +52,7 @@ RENAMES: dict[str, str] = {
 #: Rules AsyncImages does not need yet, each with the reason it is kept. A dormant rule that
 #: becomes used fails too, so this table cannot go stale.
 DORMANT_RENAMES: dict[str, str] = {
+    "AsyncIterator": "for the first AsyncImages method annotated -> AsyncIterator[...]",
     "async for": "for the first AsyncImages docstring showing an async for loop",
     "await ": "for the first AsyncImages docstring showing an awaited call",
 }

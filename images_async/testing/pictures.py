@@ -466,7 +466,7 @@ def describe_picture(prompt: str, *, index: int = 0) -> str:
     return f"{words} in {len(design.palette)} colours"
 
 
-def _resized(pixels: Pixels, width: int, height: int) -> Pixels:
+def resized(pixels: Pixels, width: int, height: int) -> Pixels:
     """Nearest-neighbour scaling; rows that come from one source row are shared."""
     if (pixels.width, pixels.height) == (width, height):
         return pixels
@@ -532,11 +532,11 @@ def edited_picture(
     if base is None:
         return generated_picture(f"{prompt}\0{hashlib.sha256(image).hexdigest()}", width, height)
     keep_alpha = base.has_alpha
-    base = _resized(base.to_rgba(), width, height)
+    base = resized(base.to_rgba(), width, height)
     pattern = _pattern(_seed(prompt, index), width, height, False)
     area_source = _decoded_or_none(mask) if mask is not None else base
     if area_source is not None:
-        area_source = _resized(area_source, width, height)
+        area_source = resized(area_source, width, height)
     selectors = _transparency_selectors(area_source) if area_source is not None else None
     swar = _Swar(width * RGBA)
     if selectors is None:
@@ -577,7 +577,7 @@ def variation_picture(image: bytes, width: int, height: int, *, index: int = 0) 
     source = _decoded_or_none(image)
     if source is None:
         return generated_picture(hashlib.sha256(image).hexdigest(), width, height, index=index)
-    pixels = _resized(source.to_rgb(), width, height)
+    pixels = resized(source.to_rgb(), width, height)
     rows = list(pixels.rows)
     transform = index % 4
     if transform in (0, 3):
