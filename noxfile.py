@@ -11,7 +11,7 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = False
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["tests", "lint", "typecheck", "sync_check"]
+nox.options.sessions = ["tests", "lint", "typecheck", "sync_check", "docs"]
 
 
 def install_project(session: nox.Session, *extras: str) -> None:
@@ -40,6 +40,14 @@ def typecheck(session: nox.Session) -> None:
     """Type-check the package, tests and scripts with mypy --strict."""
     install_project(session, "test", "typecheck")
     session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the HTML docs and run their examples, with warnings as errors."""
+    install_project(session, "docs")
+    session.run("sphinx-build", "-W", "-n", "-q", "-b", "html", "docs", "docs/_build/html")
+    session.run("sphinx-build", "-W", "-n", "-q", "-b", "doctest", "docs", "docs/_build/doctest")
 
 
 @nox.session

@@ -245,7 +245,7 @@ class ImageEventStream:
     """The events of ``generate(..., stream=True)`` / ``edit(..., stream=True)``.
 
     Iterate it with ``async for``; use it as an async context manager (or call
-    :meth:`aclose`) to free the connection when you stop early.
+    ``aclose()``) to free the connection when you stop early.
     """
 
     def __init__(self, response: StreamedResponse) -> None:

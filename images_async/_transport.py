@@ -50,7 +50,7 @@ class Timeout:
     """Time limits of one attempt, in seconds; None means no limit."""
 
     total: float | None = 600.0
-    """The whole attempt: connecting, sending, waiting, and reading the body."""
+    """Limit for the whole attempt (connecting, sending, waiting, reading the body)."""
     connect: float | None = None
     """Getting a connection (from the pool or a new one)."""
     read: float | None = None
