@@ -3,8 +3,9 @@
 Each input line is one request: a JSON object with an ``endpoint`` (``generate``, ``edit``
 or ``variation``; ``generate`` when absent) and that method's parameters; image paths are
 relative to the input file. Every finished line is appended to ``DIR/results.jsonl`` and
-flushed to disk at once, so a crash or Ctrl-C loses nothing that finished. Running the same
-command again skips the lines recorded as successful and retries the rest.
+flushed to disk at once, so a crash or Ctrl-C loses nothing that finished; a record's
+``files`` are named relative to ``DIR``. Running the same command again skips the lines
+recorded as successful and retries the rest.
 """
 
 from __future__ import annotations
@@ -115,6 +116,19 @@ class _ResultLog:
     def __init__(self, file: IO[str]) -> None:
         self._file = file
 
+    @classmethod
+    @contextlib.contextmanager
+    def appending(cls, results: Path) -> Iterator[_ResultLog]:
+        """Open ``results`` for appending, after ending a last line a crash cut short."""
+        with results.open("a+b") as probe:
+            if probe.tell() > 0:
+                probe.seek(-1, os.SEEK_END)
+                if probe.read(1) != b"\n":
+                    # Otherwise the next record would join the broken line and be lost too.
+                    probe.write(b"\n")
+        with results.open("a", encoding="utf-8") as file:
+            yield cls(file)
+
     def write(self, record: Mapping[str, Any]) -> None:
         self._file.write(json.dumps(record) + "\n")
         self._file.flush()
@@ -144,8 +158,13 @@ async def _record(
     extension = response.output_format or "png"
     files = []
     for index, image in enumerate(response.data, start=1):
-        content = await images.read_image(image)
-        files.append(str(write_new_file(out, f"line-{line:05d}-{index}", extension, content)))
+        try:
+            content = await images.read_image(image)
+        except ImagesError as error:  # a URL that failed to download fails its line only
+            log.write(_error_record(line, error))
+            return False
+        path = write_new_file(out, f"line-{line:05d}-{index}", extension, content)
+        files.append(path.name)
     log.write({"line": line, "ok": True, "created": response.created, "files": files})
     return True
 
@@ -169,8 +188,7 @@ async def run_batch(
     progress = Progress(total - skipped, "batch")
     line_of_index: list[int] = []
     succeeded = 0
-    with results.open("a", encoding="utf-8") as file:
-        log = _ResultLog(file)
+    with _ResultLog.appending(results) as log:
 
         def requests() -> Iterator[ImageRequest]:
             for line, request in _pending(source, done, log):

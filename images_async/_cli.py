@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._async_images import AsyncImages
 from ._converter import response_to_json
@@ -21,6 +22,9 @@ from ._errors import ImagesError
 from ._models import ImagesResponse
 from ._output import Progress, slug, write_new_file
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from .testing.faults import FaultPlan
 
 _T = TypeVar("_T")
 
@@ -63,10 +67,46 @@ async def bounded_gather(
 # -- arguments -----------------------------------------------------------------------------
 
 
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number no smaller than ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: a number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:  # also rejects nan
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
+
+
+def _fault_plan(text: str) -> FaultPlan:
+    """An argparse type: a fault plan spec (``"429,500"``, ``"rate=0.2:500;seed=1"``)."""
+    from .testing.faults import parse_fault_plan
+
+    try:
+        return parse_fault_plan(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", help="API root (default: $OPENAI_BASE_URL or OpenAI's)")
-    parser.add_argument("--timeout", type=float, help="seconds per attempt (default 600)")
-    parser.add_argument("--max-retries", type=int, help="retries per request (default 2)")
+    parser.add_argument("--timeout", type=_positive_float, help="seconds per attempt (default 600)")
+    parser.add_argument("--max-retries", type=_at_least(0), help="retries per request (default 2)")
     parser.add_argument("--out", type=Path, default=Path("."), help="directory for the images")
     parser.add_argument("--json", action="store_true", help="print the response JSON")
 
@@ -114,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     variations = commands.add_parser("variations", help="create variations of images")
     variations.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
-    variations.add_argument("--concurrency", type=int, default=8, help="requests at once")
+    variations.add_argument("--concurrency", type=_at_least(1), default=8, help="requests at once")
     _add_common_image_options(variations)
     _add_connection_options(variations)
 
@@ -122,25 +162,29 @@ def build_parser() -> argparse.ArgumentParser:
         "batch", help="run a JSON Lines file of requests, resumably (see --help)"
     )
     batch.add_argument("file", type=Path, metavar="FILE.jsonl")
-    batch.add_argument("--concurrency", type=int, default=16, help="requests at once")
-    batch.add_argument("--requests-per-minute", type=float, help="client-side request budget")
-    batch.add_argument("--images-per-minute", type=float, help="client-side image budget")
+    batch.add_argument("--concurrency", type=_at_least(1), default=16, help="requests at once")
+    batch.add_argument(
+        "--requests-per-minute", type=_positive_float, help="client-side request budget"
+    )
+    batch.add_argument("--images-per-minute", type=_positive_float, help="client-side image budget")
     _add_connection_options(batch)
     batch.set_defaults(out=None)
 
     serve = commands.add_parser("serve", help="run the offline emulator of the Images API")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=_at_least(0), default=8080, help="0 picks a free port")
     serve.add_argument("--latency-ms", type=float, default=0.0, help="delay before answers")
-    serve.add_argument("--faults", help='inject faults, e.g. "429,500,reset" or "rate=0.2:500"')
+    serve.add_argument(
+        "--faults", type=_fault_plan, help='inject faults, e.g. "429,500,reset" or "rate=0.2:500"'
+    )
     serve.add_argument(
         "--api-key", action="append", dest="api_keys", help="accept only this key (repeatable)"
     )
 
     demo = commands.add_parser("demo", help="offline tour: generate, edit, stream, fan out")
     demo.add_argument("--out", type=Path, default=Path("images-async-demo"))
-    demo.add_argument("--variations", type=int, default=32, help="variations to fan out")
-    demo.add_argument("--concurrency", type=int, default=16)
+    demo.add_argument("--variations", type=_at_least(0), default=32, help="variations to fan out")
+    demo.add_argument("--concurrency", type=_at_least(1), default=16)
     return parser
 
 
@@ -168,8 +212,10 @@ async def _print_result(
 ) -> None:
     if args.json:
         print(json.dumps(response_to_json(response), indent=2))
+    # With --json, stdout holds nothing but the document, so it can be piped to a parser.
+    paths_to = sys.stderr if args.json else sys.stdout
     for path in await save_response(images, response, args.out, stem):
-        print(path)
+        print(path, file=paths_to)
 
 
 async def _stream_to_files(
@@ -180,7 +226,8 @@ async def _stream_to_files(
             payload = getattr(event, "b64_payload", None)
             if payload is None:
                 continue
-            kind = "final" if event.type.endswith(".completed") else "partial"
+            index = getattr(event, "partial_image_index", None)
+            kind = "final" if index is None else f"partial-{index + 1}"
             path = write_new_file(
                 args.out, f"{stem}-{kind}", args.output_format or "png", event.decode()
             )
@@ -258,12 +305,11 @@ async def command_batch(args: argparse.Namespace) -> int:
 
 async def command_serve(args: argparse.Namespace) -> int:
     from .testing.emulator import Emulator, EmulatorConfig
-    from .testing.faults import parse_fault_plan
 
     config = EmulatorConfig(
         api_keys=frozenset(args.api_keys) if args.api_keys else None,
         latency=args.latency_ms / 1000.0,
-        faults=parse_fault_plan(args.faults) if args.faults else None,
+        faults=args.faults,
     )
     emulator = Emulator(config)
     base_url = await emulator.start(host=args.host, port=args.port)
@@ -300,7 +346,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ImagesError, OSError) as exc:
+    except BrokenPipeError:
+        # The reader went away (``| head``): say nothing more, and keep the interpreter's
+        # final flush of stdout from failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except (ImagesError, OSError, ValueError) as exc:  # ValueError: --base-url and the like
         print(f"images-async: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 

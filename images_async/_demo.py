@@ -121,7 +121,8 @@ async def run_demo(out: Path, *, variations: int, concurrency: int) -> int:
                 picture = await images.read_image(outcome.response.data[0])
                 keep(f"4-variation-{outcome.index + 1:02d}", picture)
         progress.close()
-        fan_out_seconds = time.monotonic() - fan_out_started
+        # A coarse clock can read no time at all for a tiny fan-out: never divide by zero.
+        fan_out_seconds = max(time.monotonic() - fan_out_started, 1e-6)
         print(
             f"fanned out   {variations} variations, {concurrency} at a time, in "
             f"{fan_out_seconds:.2f} s ({variations / fan_out_seconds:.0f} requests/s)"

@@ -5,7 +5,9 @@ Pure functions of the attempt's outcome, so the schedule can be tested without a
 
 from __future__ import annotations
 
+import datetime
 import email.utils
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -31,19 +33,22 @@ class RetryPolicy:
 
     def backoff(self, retries_taken: int, jitter: Callable[[], float] = random.random) -> float:
         """Exponential backoff with up to 25 % jitter taken off, never above ``max_delay``."""
-        delay = min(self.initial_delay * 2.0**retries_taken, self.max_delay)
+        try:
+            delay = min(self.initial_delay * 2.0**retries_taken, self.max_delay)
+        except OverflowError:  # 2.0**n overflows past n=1023: far beyond max_delay anyway
+            delay = self.max_delay
         return delay * (1.0 - 0.25 * jitter())
 
 
 def should_retry_status(status: int, headers: Mapping[str, str], error_code: str | None) -> bool:
     """Whether a response with this status is worth another attempt."""
+    if status == 429 and error_code == "insufficient_quota":
+        return False  # the account is out of credit: waiting does not help, whatever it says
     verdict = headers.get("x-should-retry", "").strip().lower()
     if verdict == "true":
         return True
     if verdict == "false":
         return False
-    if status == 429 and error_code == "insufficient_quota":
-        return False  # the account is out of credit: waiting does not help
     return status in RETRYABLE_STATUSES
 
 
@@ -78,21 +83,30 @@ def server_requested_wait(
     headers: Mapping[str, str], now: Callable[[], float] = time.time
 ) -> float | None:
     """Seconds the server asked us to wait (``retry-after-ms`` / ``Retry-After``), if any."""
-    milliseconds = headers.get("retry-after-ms")
+    milliseconds = _seconds(headers.get("retry-after-ms"))
     if milliseconds is not None:
-        try:
-            return max(float(milliseconds) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        return milliseconds / 1000.0
     retry_after = headers.get("retry-after")
     if retry_after is None:
         return None
-    try:
-        return max(float(retry_after), 0.0)
-    except ValueError:
-        pass
+    seconds = _seconds(retry_after)
+    if seconds is not None:
+        return seconds
     try:
         when = email.utils.parsedate_to_datetime(retry_after)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000": UTC with no local offset given (RFC 5322)
+        when = when.replace(tzinfo=datetime.timezone.utc)
     return max(when.timestamp() - now(), 0.0)
+
+
+def _seconds(text: str | None) -> float | None:
+    """A non-negative number of seconds, or None for a missing or unusable value ("nan")."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return None if math.isnan(value) else max(value, 0.0)

@@ -9,6 +9,7 @@ every thread sharing a client shares its connection pool.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
@@ -76,6 +77,10 @@ class LoopThread:
         future = asyncio.run_coroutine_threadsafe(tracked(), loop)
         try:
             return future.result()
+        except concurrent.futures.CancelledError:
+            if self._closed:  # close() on another thread cancelled this call
+                raise ClientClosedError("the client was closed while this call ran") from None
+            raise
         except BaseException:
             if not future.done():
                 future.cancel()

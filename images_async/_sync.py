@@ -13,7 +13,7 @@ import functools
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from multidict import CIMultiDictProxy
 
@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._async_images import AsyncImages
-    from ._images import Images
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
+_R_co = TypeVar("_R_co", covariant=True)
 
 
 class SyncImageEventStream:
@@ -233,29 +233,40 @@ class SyncFacade:
         return f"{type(self).__name__}(base_url={str(self._async.base_url)!r})"
 
 
-def _blocking_raw(
-    sync_method: Callable[_P, object], images: SyncFacade, name: str
-) -> Callable[_P, RawResponse]:
+class _Mirror(Protocol[_R_co]):
+    """Makes a sync view method with the parameters of the async method it is given.
+
+    (A one-argument generic call is what lets mypy carry every overload through.)
+    """
+
+    def __call__(self, typed_like: Callable[_P, object], /) -> Callable[_P, _R_co]: ...
+
+
+def _raw_mirror(images: SyncFacade, name: str) -> _Mirror[RawResponse]:
+    """The sync raw-mode method ``name``, named and documented as the facade's method."""
     async_method = getattr(images._async.with_raw_response, name)
 
-    @functools.wraps(sync_method)
-    def call(*args: _P.args, **kwargs: _P.kwargs) -> RawResponse:
-        raw: RawResponse = images._runner.run(async_method(*args, **kwargs))
-        return raw
+    def mirror(typed_like: Callable[_P, object]) -> Callable[_P, RawResponse]:
+        def call(*args: _P.args, **kwargs: _P.kwargs) -> RawResponse:
+            raw: RawResponse = images._runner.run(async_method(*args, **kwargs))
+            return raw
 
-    return call
+        return functools.update_wrapper(call, getattr(images, name))
+
+    return mirror
 
 
-def _lazy_streaming(
-    sync_method: Callable[_P, object], images: SyncFacade, name: str
-) -> Callable[_P, SyncStreamedResponse]:
+def _streaming_mirror(images: SyncFacade, name: str) -> _Mirror[SyncStreamedResponse]:
+    """The sync streaming-mode method ``name``: the request is sent on first use."""
     async_method = getattr(images._async.with_streaming_response, name)
 
-    @functools.wraps(sync_method)
-    def call(*args: _P.args, **kwargs: _P.kwargs) -> SyncStreamedResponse:
-        return SyncStreamedResponse(images._runner, lambda: async_method(*args, **kwargs))
+    def mirror(typed_like: Callable[_P, object]) -> Callable[_P, SyncStreamedResponse]:
+        def call(*args: _P.args, **kwargs: _P.kwargs) -> SyncStreamedResponse:
+            return SyncStreamedResponse(images._runner, lambda: async_method(*args, **kwargs))
 
-    return call
+        return functools.update_wrapper(call, getattr(images, name))
+
+    return mirror
 
 
 class ImagesWithRawResponse:
@@ -265,10 +276,11 @@ class ImagesWithRawResponse:
     ``raw.headers``, ``raw.request_id`` and ``raw.parse()``.
     """
 
-    def __init__(self, images: Images) -> None:
-        self.generate = _blocking_raw(images.generate, images, "generate")
-        self.edit = _blocking_raw(images.edit, images, "edit")
-        self.create_variation = _blocking_raw(images.create_variation, images, "create_variation")
+    def __init__(self, images: SyncFacade) -> None:
+        source = images._async
+        self.generate = _raw_mirror(images, "generate")(source.generate)
+        self.edit = _raw_mirror(images, "edit")(source.edit)
+        self.create_variation = _raw_mirror(images, "create_variation")(source.create_variation)
 
 
 class ImagesWithStreamingResponse:
@@ -278,7 +290,10 @@ class ImagesWithStreamingResponse:
     on first use and the connection released when iteration ends.
     """
 
-    def __init__(self, images: Images) -> None:
-        self.generate = _lazy_streaming(images.generate, images, "generate")
-        self.edit = _lazy_streaming(images.edit, images, "edit")
-        self.create_variation = _lazy_streaming(images.create_variation, images, "create_variation")
+    def __init__(self, images: SyncFacade) -> None:
+        source = images._async
+        self.generate = _streaming_mirror(images, "generate")(source.generate)
+        self.edit = _streaming_mirror(images, "edit")(source.edit)
+        self.create_variation = _streaming_mirror(images, "create_variation")(
+            source.create_variation
+        )

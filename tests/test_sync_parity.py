@@ -1,0 +1,251 @@
+"""Parity of the generated sync facade with ``AsyncImages``, checked on the live classes.
+
+Every public member of ``AsyncImages`` has a twin on ``Images`` with the same parameters
+(names, kinds, defaults, annotations) and the same docstring once the generator's rename
+table is applied; the raw and streaming views match the same way; nothing on the sync side
+is a coroutine function or an async generator function. The rename table and the list of
+members the facade provides by hand are read from ``scripts/generate_sync.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib.util
+import inspect
+import re
+import sys
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from images_async import (
+    AsyncImages,
+    AsyncImagesWithRawResponse,
+    AsyncImagesWithStreamingResponse,
+    Images,
+    ImagesWithRawResponse,
+    ImagesWithStreamingResponse,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DUMMY_KEY = "sk-dummy"
+#: Members the sync facade provides under another name (see SKIPS in the generator).
+SYNC_NAMES = {"aclose": "close", "__aenter__": "__enter__", "__aexit__": "__exit__"}
+VIEW_METHODS = ("generate", "edit", "create_variation")
+
+
+def _load_generator() -> ModuleType:
+    if "generate_sync" in sys.modules:  # test_generate_sync loaded it already
+        return sys.modules["generate_sync"]
+    spec = importlib.util.spec_from_file_location(
+        "generate_sync", ROOT / "scripts" / "generate_sync.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while decorating
+    spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    import generate_sync as gen
+else:
+    gen = _load_generator()
+
+RENAMES: Mapping[str, str] = gen.RENAMES
+SKIPS: Mapping[str, str] = gen.SKIPS
+
+
+def _rule(word: str) -> str:
+    start = r"\b" if word[0].isalnum() or word[0] == "_" else ""
+    end = r"\b" if word[-1].isalnum() or word[-1] == "_" else ""
+    return start + re.escape(word) + end
+
+
+_RENAME_PATTERN = re.compile(
+    "|".join(_rule(word) for word in sorted(RENAMES, key=lambda word: (-len(word), word)))
+)
+#: The generator turns ``-> AsyncGenerator[X, None]`` into ``-> Iterator[X]``.
+_ASYNC_GENERATOR = re.compile(r"^AsyncGenerator\[(.*), None\]$")
+
+
+def renamed(text: str) -> str:
+    """``text`` with the generator's whole-word renames applied."""
+    return _RENAME_PATTERN.sub(lambda match: RENAMES[match.group()], text)
+
+
+def normalized_doc(obj: object) -> str:
+    """The docstring with whitespace collapsed: the generator may rewrap renamed lines."""
+    return " ".join((inspect.getdoc(obj) or "").split())
+
+
+def public_names(cls: type) -> list[str]:
+    return sorted(name for name in dir(cls) if not name.startswith("_"))
+
+
+def function_of(member: object) -> Callable[..., Any]:
+    """The function behind a method, property or cached property."""
+    if isinstance(member, property):
+        assert member.fget is not None
+        return member.fget
+    if isinstance(member, functools.cached_property):
+        function: Callable[..., Any] = member.func
+        return function
+    assert callable(member), f"{member!r} is not a method, property or cached property"
+    return member
+
+
+def parameters(function: Callable[..., Any], *, rename: bool) -> list[tuple[str, Any, Any, str]]:
+    """(name, kind, default, annotation) of each parameter, the annotation renamed if asked."""
+    return [
+        (
+            p.name,
+            p.kind,
+            p.default,
+            renamed(str(p.annotation)) if rename else str(p.annotation),
+        )
+        for p in inspect.signature(function).parameters.values()
+    ]
+
+
+def return_annotation(function: Callable[..., Any], *, rename: bool) -> str:
+    annotation = str(inspect.signature(function).return_annotation)
+    if not rename:
+        # SyncFacade's hand-written methods say Self where AsyncImages names itself.
+        return re.sub(r"\bSelf\b", "Images", annotation)
+    return renamed(_ASYNC_GENERATOR.sub(r"Iterator[\1]", annotation))
+
+
+def assert_twins(async_function: Callable[..., Any], sync_function: Callable[..., Any]) -> None:
+    assert parameters(sync_function, rename=False) == parameters(async_function, rename=True)
+    assert return_annotation(sync_function, rename=False) == return_annotation(
+        async_function, rename=True
+    )
+
+
+# --- Images and AsyncImages ---------------------------------------------------------------
+
+
+def test_skips_are_the_documented_ones() -> None:
+    """The only members left to SyncFacade are aclose and the async dunders (plus repr)."""
+    assert set(SKIPS) == {*SYNC_NAMES, "__repr__"}
+
+
+@pytest.mark.parametrize("name", public_names(AsyncImages))
+def test_every_public_member_has_a_sync_twin(name: str) -> None:
+    sync_name = SYNC_NAMES.get(name, name)
+    async_member = inspect.getattr_static(AsyncImages, name)
+    sync_member = inspect.getattr_static(Images, sync_name)
+    assert type(sync_member) is type(async_member), f"{sync_name} is another kind of member"
+    assert_twins(function_of(async_member), function_of(sync_member))
+    if name not in SKIPS:  # a skipped member's sync twin is hand-written and says more
+        assert normalized_doc(sync_member) == renamed(normalized_doc(async_member))
+
+
+def test_no_extra_public_members_on_images() -> None:
+    expected = {SYNC_NAMES.get(name, name) for name in public_names(AsyncImages)}
+    assert set(public_names(Images)) == expected
+
+
+@pytest.mark.parametrize("name", ["__init__", *SYNC_NAMES])
+def test_constructor_and_context_manager_twins(name: str) -> None:
+    assert_twins(getattr(AsyncImages, name), getattr(Images, SYNC_NAMES.get(name, name)))
+
+
+def test_class_docstrings_match() -> None:
+    assert normalized_doc(Images) == renamed(normalized_doc(AsyncImages))
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="typing.get_overloads is 3.11+")
+@pytest.mark.parametrize("name", public_names(AsyncImages))
+def test_overloads_match(name: str) -> None:
+    if sys.version_info >= (3, 11):  # for mypy, which checks against 3.10
+        async_member = inspect.getattr_static(AsyncImages, name)
+        sync_member = inspect.getattr_static(Images, SYNC_NAMES.get(name, name))
+        if not inspect.isfunction(async_member):
+            return
+        async_overloads = typing.get_overloads(async_member)
+        sync_overloads = typing.get_overloads(sync_member)
+        assert len(sync_overloads) == len(async_overloads)
+        for async_overload, sync_overload in zip(async_overloads, sync_overloads, strict=True):
+            assert_twins(async_overload, sync_overload)
+
+
+# --- the raw and streaming views ----------------------------------------------------------
+
+
+@pytest.fixture
+def clients() -> Iterator[tuple[AsyncImages, Images]]:
+    """An AsyncImages and an Images that never send anything."""
+    async_images = AsyncImages(api_key=DUMMY_KEY)
+    with Images(api_key=DUMMY_KEY) as images:
+        yield async_images, images
+    asyncio.run(async_images.aclose())
+
+
+@pytest.mark.parametrize("method", VIEW_METHODS)
+def test_raw_response_view_twins(clients: tuple[AsyncImages, Images], method: str) -> None:
+    async_images, images = clients
+    async_view = async_images.with_raw_response
+    sync_view = images.with_raw_response
+    assert isinstance(async_view, AsyncImagesWithRawResponse)
+    assert isinstance(sync_view, ImagesWithRawResponse)
+    async_method, sync_method = getattr(async_view, method), getattr(sync_view, method)
+    assert_twins(async_method, sync_method)
+    assert normalized_doc(sync_method) == renamed(normalized_doc(async_method))
+
+
+@pytest.mark.parametrize("method", VIEW_METHODS)
+def test_streaming_response_view_twins(clients: tuple[AsyncImages, Images], method: str) -> None:
+    async_images, images = clients
+    async_view = async_images.with_streaming_response
+    sync_view = images.with_streaming_response
+    assert isinstance(async_view, AsyncImagesWithStreamingResponse)
+    assert isinstance(sync_view, ImagesWithStreamingResponse)
+    async_method, sync_method = getattr(async_view, method), getattr(sync_view, method)
+    assert_twins(async_method, sync_method)
+    assert normalized_doc(sync_method) == renamed(normalized_doc(async_method))
+
+
+@pytest.mark.parametrize(
+    ("async_view", "sync_view"),
+    [
+        (AsyncImagesWithRawResponse, ImagesWithRawResponse),
+        (AsyncImagesWithStreamingResponse, ImagesWithStreamingResponse),
+    ],
+)
+def test_view_members_match(
+    clients: tuple[AsyncImages, Images], async_view: type, sync_view: type
+) -> None:
+    async_images, images = clients
+    async_instance = async_view(async_images)
+    sync_instance = sync_view(images)
+    assert public_names(type(sync_instance)) == public_names(type(async_instance))
+    assert sorted(vars(sync_instance)) == sorted(vars(async_instance)) == sorted(VIEW_METHODS)
+
+
+# --- nothing sync is async ----------------------------------------------------------------
+
+
+def _is_async(function: object) -> bool:
+    return inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)
+
+
+@pytest.mark.parametrize("name", public_names(Images))
+def test_no_public_member_of_images_is_async(name: str) -> None:
+    function = function_of(inspect.getattr_static(Images, name))
+    assert not _is_async(function)
+    assert not _is_async(inspect.unwrap(function))
+
+
+def test_no_view_method_is_async(clients: tuple[AsyncImages, Images]) -> None:
+    _, images = clients
+    for view in (images.with_raw_response, images.with_streaming_response):
+        for name, member in vars(view).items():
+            assert not _is_async(member), name
