@@ -386,6 +386,21 @@ def test_with_block_stops_the_loop_thread(threaded_api: ThreadedImagesAPI) -> No
     assert images.is_closed
 
 
+def test_close_during_a_call_on_another_thread_raises_client_closed_error(
+    threaded_api: ThreadedImagesAPI,
+) -> None:
+    images = Images(api_key=API_KEY, base_url=f"{threaded_api.base_url}/v1", max_retries=0)
+    threaded_api.reply(Reply(delay=5))
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        slow_call = pool.submit(images.generate, prompt=PROMPT)
+        deadline = time.monotonic() + 5
+        while not threaded_api.requests and time.monotonic() < deadline:
+            time.sleep(0.01)  # wait until the request is on the wire
+        images.close()
+        with pytest.raises(ClientClosedError, match="closed while this call ran"):
+            slow_call.result(timeout=10)
+
+
 def test_close_without_any_call(threaded_api: ThreadedImagesAPI) -> None:
     images = Images(api_key=API_KEY, base_url=f"{threaded_api.base_url}/v1")
     images.close()
