@@ -60,3 +60,10 @@ def sync_check(session: nox.Session) -> None:
 def sync(session: nox.Session) -> None:
     """Regenerate the sync facade (images_async/_images.py) from AsyncImages."""
     session.run("python", "scripts/generate_sync.py", external=True)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Compare client CPU and memory with bare aiohttp and openai (run.py options after --)."""
+    install_project(session, "bench")
+    session.run("python", "benchmarks/run.py", *session.posargs)
