@@ -51,10 +51,15 @@ class _ResponseInfo:
         response = opened.response
         self.status_code: int = response.status
         self.headers: CIMultiDictProxy[str] = response.headers
-        self.url: str = str(response.url)
+        self._url = response.url
         self.retries_taken: int = opened.retries_taken
         self._started = opened.started
         self.elapsed = datetime.timedelta(seconds=time.monotonic() - opened.started)
+
+    @property
+    def url(self) -> str:
+        """The URL the request went to."""
+        return str(self._url)
 
     @property
     def request_id(self) -> str | None:

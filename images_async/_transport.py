@@ -156,18 +156,6 @@ def _decode_error_body(body: bytes) -> object:
         return body.decode("utf-8", "replace")
 
 
-def _report_rate_limit(pacer: Pacer, error: APIStatusError, policy: RetryPolicy) -> None:
-    """Share a 429's wait with the other calls of a fan-out, capped as this call's wait is.
-
-    A longer wait than ``policy.max_server_wait`` makes this call fail at once; it must not
-    hold every other call back for that long either. An exhausted quota is no rate limit.
-    """
-    if error.status_code != 429 or error.code == "insufficient_quota":
-        return
-    wait = error.retry_after
-    pacer.record_rate_limit(None if wait is None else min(wait, policy.max_server_wait))
-
-
 class Transport:
     """Sends prepared requests for one client; owns its aiohttp session."""
 
@@ -273,13 +261,10 @@ class Transport:
                 return OpenResponse(
                     response=response, retries_taken=retries_taken, started=started, content=content
                 )
-            except APIResponseValidationError as error:
-                error.retries_taken = retries_taken
-                raise
             except APIStatusError as error:
                 error.retries_taken = retries_taken
-                if pacer is not None:
-                    _report_rate_limit(pacer, error, policy)
+                if pacer is not None and error.status_code == 429:
+                    pacer.record_rate_limit(error.retry_after)
                 wait = delay_before_retry(
                     policy,
                     retries_taken,
