@@ -9,6 +9,7 @@ draw from one connection pool.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import platform
 import time
@@ -61,6 +62,7 @@ TimeoutTypes: TypeAlias = "float | Timeout | None"
 """A timeout: seconds for the whole attempt, a :class:`Timeout`, or None for no limit."""
 
 
+@functools.lru_cache(maxsize=64)
 def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
     if timeout is None:
         return aiohttp.ClientTimeout(total=None)
@@ -133,7 +135,11 @@ async def read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
 async def _read_whole_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """The body of a successful response, releasing the connection afterwards."""
     try:
-        content = await read_limited(response, limit + 1)
+        if response.content_length is not None and response.content_length <= limit:
+            async with _aiohttp_errors_mapped():
+                content = await response.read()  # the common case: one buffer, no re-joining
+        else:
+            content = await read_limited(response, limit + 1)
     except BaseException:
         response.close()  # a half-read connection cannot be reused
         raise
@@ -154,6 +160,18 @@ def _decode_error_body(body: bytes) -> object:
         return json.loads(body)
     except ValueError:
         return body.decode("utf-8", "replace")
+
+
+def _report_rate_limit(pacer: Pacer, error: APIStatusError, policy: RetryPolicy) -> None:
+    """Share a 429's wait with the other calls of a fan-out, capped as this call's wait is.
+
+    A longer wait than ``policy.max_server_wait`` makes this call fail at once; it must not
+    hold every other call back for that long either. An exhausted quota is no rate limit.
+    """
+    if error.status_code != 429 or error.code == "insufficient_quota":
+        return
+    wait = error.retry_after
+    pacer.record_rate_limit(None if wait is None else min(wait, policy.max_server_wait))
 
 
 class Transport:
@@ -184,6 +202,7 @@ class Transport:
             self._headers["OpenAI-Project"] = project
         self._headers.update(default_headers or {})
         self._query: MultiDict[str] = MultiDict(default_query or {})
+        self._endpoint_urls: dict[str, URL] = {}
         self._session = http_session
         self._owns_session = http_session is None
         self._session_loop: asyncio.AbstractEventLoop | None = None
@@ -224,10 +243,14 @@ class Transport:
         return headers
 
     def url_for(self, request: PreparedRequest) -> URL:
+        url = self._endpoint_urls.get(request.path)
+        if url is None:  # built once per endpoint: yarl joins are not free on a hot path
+            url = self._endpoint_urls[request.path] = self.base_url / request.path
+        if not self._query and not request.extra_query:
+            return url
         query = self._query.copy()
         query.update(request.extra_query or {})
-        url = self.base_url / request.path
-        return url.update_query(query) if query else url
+        return url.update_query(query)
 
     async def send(
         self,
@@ -261,10 +284,13 @@ class Transport:
                 return OpenResponse(
                     response=response, retries_taken=retries_taken, started=started, content=content
                 )
+            except APIResponseValidationError as error:
+                error.retries_taken = retries_taken
+                raise
             except APIStatusError as error:
                 error.retries_taken = retries_taken
-                if pacer is not None and error.status_code == 429:
-                    pacer.record_rate_limit(error.retry_after)
+                if pacer is not None:
+                    _report_rate_limit(pacer, error, policy)
                 wait = delay_before_retry(
                     policy,
                     retries_taken,

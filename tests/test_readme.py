@@ -1,0 +1,103 @@
+"""README.md stays true: its first commands, that its examples compile, and that the async
+example runs as written against the emulator.
+
+Code is compiled padded to its place in README.md, so a failure names the README's own line.
+"""
+
+from __future__ import annotations
+
+import ast
+import gc
+import re
+from pathlib import Path
+from types import CodeType
+
+import pytest
+
+from images_async.testing import Emulator, run_emulator_in_thread
+from images_async.testing.png import decode_png_size, solid_png
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+FENCE = re.compile(r"^```(?P<language>[\w-]*)\n(?P<code>.*?)^```", re.MULTILINE | re.DOTALL)
+MAIN_JOB = 'python -m pip install ".[cli]" && python -m images_async demo'
+TESTS = "python -m pip install nox && python -m nox"
+
+
+def code_blocks(language: str) -> list[tuple[int, str]]:
+    """Every fenced block in ``language``: (line number of its first line, its code)."""
+    text = README.read_text(encoding="utf-8")
+    return [
+        (text.count("\n", 0, match.start("code")) + 1, match["code"])
+        for match in FENCE.finditer(text)
+        if match["language"] == language
+    ]
+
+
+def compiled(first_line: int, code: str) -> CodeType:
+    """``code`` compiled as a snippet of README.md (top-level ``await`` allowed: the short
+    snippets are written as if inside ``async def``)."""
+    padded = "\n" * (first_line - 1) + code
+    code_object: CodeType = compile(
+        padded, str(README), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    )
+    return code_object
+
+
+def test_first_bash_block_starts_with_the_main_job_and_the_tests() -> None:
+    _, code = code_blocks("bash")[0]
+    main_job, tests = code.splitlines()[:2]
+
+    assert main_job.split("#", 1)[0].strip() == MAIN_JOB
+    assert "main job" in main_job.split("#", 1)[1]
+    assert tests.split("#", 1)[0].strip() == TESTS
+    assert "tests" in tests.split("#", 1)[1]
+
+
+PYTHON_BLOCKS = code_blocks("python")
+
+
+def test_readme_has_python_examples() -> None:
+    assert len(PYTHON_BLOCKS) >= 3
+
+
+@pytest.mark.parametrize(
+    ("first_line", "code"), PYTHON_BLOCKS, ids=[f"line-{line}" for line, _ in PYTHON_BLOCKS]
+)
+def test_python_block_compiles(first_line: int, code: str) -> None:
+    compiled(first_line, code)
+
+
+def test_async_example_runs_against_the_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [(first_line, code)] = [block for block in PYTHON_BLOCKS if "asyncio.run(main())" in block[1]]
+    (tmp_path / "hat.png").write_bytes(solid_png(256, 256, (120, 30, 160, 255)))
+    monkeypatch.chdir(tmp_path)
+    for name in ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    emulator = Emulator()
+
+    with run_emulator_in_thread(emulator) as base_url:
+        monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-readme-test-0123456789abcdef")
+        exec(compiled(first_line, code), {"__name__": "__main__"})
+        gc.collect()  # settle what the example left behind while the filter above applies
+
+    assert capsys.readouterr().out.splitlines() == [
+        "image_generation.partial_image",
+        "image_generation.partial_image",
+        "image_generation.completed",
+    ]
+    assert decode_png_size((tmp_path / "otter.png").read_bytes()) == (1024, 1024)
+    calls = [call for call in emulator.requests if call.method == "POST"]
+    assert [call.path for call in calls] == [
+        "/v1/images/generations",
+        "/v1/images/edits",
+        "/v1/images/variations",
+        "/v1/images/generations",
+    ]
+    assert [(f.field, f.filename) for f in calls[1].files] == [
+        ("image[]", "otter.png"),
+        ("image[]", "hat.png"),
+    ]
+    assert calls[2].params == {"n": "3"}
