@@ -565,9 +565,10 @@ class AsyncImages:
         are in flight; a 429 pauses new attempts of every call for the wait the server asks
         and halves the concurrency, which grows back after successes. Optional budgets
         limit requests and images per minute. Outcomes come as they finish, or in input
-        order with ``ordered=True``. ``on_progress`` is called with counts after each
-        outcome. Leaving the iteration early cancels the calls in flight and releases
-        their connections.
+        order with ``ordered=True`` (finished outcomes then wait in memory for slower earlier
+        ones). ``on_progress`` is called with counts after each outcome. Leaving the
+        iteration early cancels the calls in flight and releases their connections; wrap
+        the iteration in ``contextlib.aclosing`` for that to happen at once on ``break``.
         """
         pacer = Pacer(
             concurrency=concurrency,

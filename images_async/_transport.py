@@ -53,7 +53,7 @@ class Timeout:
     total: float | None = 600.0
     """Limit for the whole attempt (connecting, sending, waiting, reading the body)."""
     connect: float | None = None
-    """Getting a connection (from the pool or a new one)."""
+    """Getting a connection: waiting for a free one in the pool, or opening a new one."""
     read: float | None = None
     """The longest silence between two reads of the response."""
 
@@ -62,17 +62,25 @@ TimeoutTypes: TypeAlias = "float | Timeout | None"
 """A timeout: seconds for the whole attempt, a :class:`Timeout`, or None for no limit."""
 
 
-@functools.lru_cache(maxsize=64)
 def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
+    """aiohttp's form of a timeout; raises ValueError for anything but the accepted forms."""
+    if timeout is None or isinstance(timeout, Timeout):
+        return _converted_timeout(timeout)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    return _converted_timeout(float(timeout))
+
+
+@functools.lru_cache(maxsize=64)
+def _converted_timeout(timeout: float | Timeout | None) -> aiohttp.ClientTimeout:
+    # Cached: every call of a client uses the same few timeouts.
     if timeout is None:
         return aiohttp.ClientTimeout(total=None)
     if isinstance(timeout, Timeout):
         return aiohttp.ClientTimeout(
-            total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
+            total=timeout.total, connect=timeout.connect, sock_read=timeout.read
         )
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    return aiohttp.ClientTimeout(total=float(timeout))
+    return aiohttp.ClientTimeout(total=timeout)
 
 
 @attrs.frozen(kw_only=True)
