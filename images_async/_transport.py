@@ -53,7 +53,7 @@ class Timeout:
     total: float | None = 600.0
     """Limit for the whole attempt (connecting, sending, waiting, reading the body)."""
     connect: float | None = None
-    """Getting a connection: waiting for a free one in the pool, or opening a new one."""
+    """Limit for getting a connection (waiting for a free one in the pool, or opening one)."""
     read: float | None = None
     """The longest silence between two reads of the response."""
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from plugins.api_server import API_KEY, TINY_PNG, FakeImagesAPI, Reply, stream_events
+from plugins.leaks import acquired_connections
 
 from images_async import (
     APIResponseValidationError,
@@ -32,15 +33,6 @@ from images_async import (
 
 UPLOAD = ("input.png", TINY_PNG, "image/png")
 GPT = "gpt-image-1"
-
-
-def acquired_connections(images: AsyncImages) -> int:
-    """Connections the client's pool has handed out and not got back (or closed) yet."""
-    session = images._transport._session
-    assert session is not None, "the client has not sent anything yet"
-    connector = session.connector
-    assert connector is not None
-    return len(connector._acquired)
 
 
 async def call_endpoint(images: AsyncImages, endpoint: str, *, n: int) -> ImagesResponse:

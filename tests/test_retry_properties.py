@@ -149,9 +149,7 @@ def test_delay_before_retry_gives_up_exactly_when_it_should(
     retryable = spoken == "true" or (spoken != "false" and status in RETRYABLE_STATUSES)
     quota_exhausted = status == 429 and error_code == "insufficient_quota"
     above_cap = wait is not None and wait[2] > policy.max_server_wait
-    gives_up = (
-        retries_taken >= policy.max_retries or not retryable or quota_exhausted or above_cap
-    )
+    gives_up = retries_taken >= policy.max_retries or not retryable or quota_exhausted or above_cap
 
     delay = delay_before_retry(
         policy, retries_taken, status=status, headers=headers, error_code=error_code
@@ -242,14 +240,14 @@ def test_http_dates_in_the_future_are_read_against_now(offset: int, spelling: st
     assert text.endswith(spelling)
     # Not UTC, so a "-0000" date read as local time would be hours off.
     with local_time_zone("America/New_York"):
-        assert server_requested_wait({"Retry-After": text}, now=lambda: NOW) == offset
+        assert server_requested_wait(CIMultiDict({"Retry-After": text}), now=lambda: NOW) == offset
 
 
 @settings(max_examples=100, deadline=None)
 @given(offset=st.integers(1, 10**8))
 def test_http_dates_in_the_past_mean_no_wait(offset: int) -> None:
     text = email.utils.formatdate(NOW - offset, usegmt=True)
-    assert server_requested_wait({"Retry-After": text}, now=lambda: NOW) == 0.0
+    assert server_requested_wait(CIMultiDict({"Retry-After": text}), now=lambda: NOW) == 0.0
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from plugins.api_server import API_KEY, TINY_PNG, Reply, stream_events
+from plugins.leaks import acquired_connections
 from plugins.threaded_server import ThreadedImagesAPI
 
 from images_async import (
@@ -51,14 +52,6 @@ IMAGE = solid_png(8, 8)
 #: Upper bound of every subprocess run and every wait on a helper thread.
 SUBPROCESS_TIMEOUT = 30.0
 WAIT = 10.0
-
-
-def acquired_connections(images: Images) -> int:
-    """Connections of the client's pool currently lent to a request (0 when none exists)."""
-    session = images._async._transport._session
-    if session is None or session.connector is None:
-        return 0
-    return len(session.connector._acquired)
 
 
 def loop_thread(images: Images) -> threading.Thread:
