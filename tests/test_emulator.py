@@ -854,6 +854,8 @@ def test_run_emulator_in_thread_serves_synchronous_callers() -> None:
 
 
 def test_pytest_plugin_serves_a_users_suite(pytester: pytest.Pytester) -> None:
+    # A user's suite configures pytest-asyncio itself; newer releases warn when it does not.
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(
         textwrap.dedent(
             """
