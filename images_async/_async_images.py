@@ -17,7 +17,7 @@ import enum
 import functools
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -35,9 +35,9 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from ._errors import MissingAPIKeyError
+from ._errors import InvalidRequestError, MissingAPIKeyError
 from ._fanout import FanOutProgress, Outcome, _FanOut
-from ._files import FileTypes, UploadFile, load_uploads
+from ._files import FileTypes, image_labels, load_uploads
 from ._models import Image, ImagesResponse
 from ._pacing import Pacer
 from ._params import validate_edit, validate_generate, validate_variation
@@ -50,7 +50,14 @@ from ._response import (
     StreamingResponseContext,
 )
 from ._retry import RetryPolicy
-from ._transport import DEFAULT_BASE_URL, PreparedRequest, Timeout, TimeoutTypes, Transport
+from ._transport import (
+    DEFAULT_BASE_URL,
+    PreparedRequest,
+    Timeout,
+    TimeoutTypes,
+    Transport,
+    checked_timeout,
+)
 
 _P = ParamSpec("_P")
 
@@ -75,13 +82,23 @@ def _env(name: str) -> str | None:
 
 def _checked_retries(max_retries: int) -> int:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ValueError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
+        raise InvalidRequestError(
+            f"max_retries: must be a whole number >= 0, not {max_retries!r}", param="max_retries"
+        )
     return max_retries
 
 
 def _given(**params: object) -> dict[str, object]:
     """The parameters the caller actually passed: None means "not sent"."""
     return {name: value for name, value in params.items() if value is not None}
+
+
+def _form_fields(
+    params: Mapping[str, object], extra_body: Mapping[str, object] | None
+) -> list[tuple[str, str]]:
+    """The text parts of a multipart body: the parameters, then any extra fields."""
+    fields = {**params, **(extra_body or {})}
+    return [(name, _form_value(value)) for name, value in fields.items() if value is not None]
 
 
 def _form_value(value: object) -> str:
@@ -143,7 +160,7 @@ class AsyncImages:
             max_connections=max_connections,
             http_session=http_session,
         )
-        self._timeout: TimeoutTypes = timeout
+        self._timeout: TimeoutTypes = checked_timeout(timeout)
         self._retry_policy = RetryPolicy(
             max_retries=_checked_retries(max_retries), max_server_wait=max_retry_wait
         )
@@ -151,6 +168,7 @@ class AsyncImages:
         self._validate_requests = validate_requests
         self._mode = _Mode.PARSED
         self._pacer: Pacer | None = None
+        self._owns_transport = True
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -165,8 +183,13 @@ class AsyncImages:
         return self._transport.closed
 
     async def aclose(self) -> None:
-        """Close the connection pool; the client cannot be used afterwards."""
-        await self._transport.aclose()
+        """Close the connection pool; the client cannot be used afterwards.
+
+        A client made by :meth:`with_options` shares its parent's pool and leaves it open:
+        closing it does nothing.
+        """
+        if self._owns_transport:
+            await self._transport.aclose()
 
     async def __aenter__(self) -> AsyncImages:
         return self
@@ -195,10 +218,11 @@ class AsyncImages:
         ``timeout=None`` keeps the current timeout; pass ``Timeout(total=None)`` to lift it.
         """
         clone = copy.copy(self)
+        clone._owns_transport = False
         clone.__dict__.pop("with_raw_response", None)
         clone.__dict__.pop("with_streaming_response", None)
         if timeout is not None:
-            clone._timeout = timeout
+            clone._timeout = checked_timeout(timeout)
         if max_retries is not None:
             clone._retry_policy = attrs.evolve(
                 self._retry_policy, max_retries=_checked_retries(max_retries)
@@ -478,7 +502,7 @@ class AsyncImages:
         """
         images = _as_image_list(image)
         names = ["image"] if len(images) == 1 else ["image[]"] * len(images)
-        labels = ["image"] if len(images) == 1 else [f"image[{i}]" for i in range(len(images))]
+        labels = image_labels(len(images))
         uploads = await load_uploads(
             [*images, *([mask] if mask is not None else [])],
             [*labels, *(["mask"] if mask is not None else [])],
@@ -505,9 +529,13 @@ class AsyncImages:
             *zip(names, image_uploads, strict=True),
             *(("mask", upload) for upload in mask_upload),
         ]
-        request = self._multipart_request("images/edits", params, files, extra_body)
-        request = attrs.evolve(
-            request, extra_headers=extra_headers, extra_query=extra_query, stream=bool(stream)
+        request = PreparedRequest(
+            path="images/edits",
+            form_fields=_form_fields(params, extra_body),
+            files=files,
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            stream=bool(stream),
         )
         result: ImagesResponse | ImageEventStream = await self._dispatch(
             request, timeout, max_retries
@@ -539,10 +567,13 @@ class AsyncImages:
         params = _given(model=model, n=n, response_format=response_format, size=size, user=user)
         if self._validate_requests:
             validate_variation(params, upload)
-        request = self._multipart_request(
-            "images/variations", params, [("image", upload)], extra_body
+        request = PreparedRequest(
+            path="images/variations",
+            form_fields=_form_fields(params, extra_body),
+            files=[("image", upload)],
+            extra_headers=extra_headers,
+            extra_query=extra_query,
         )
-        request = attrs.evolve(request, extra_headers=extra_headers, extra_query=extra_query)
         result: ImagesResponse = await self._dispatch(request, timeout, max_retries)
         return result
 
@@ -566,9 +597,10 @@ class AsyncImages:
         and halves the concurrency, which grows back after successes. Optional budgets
         limit requests and images per minute. Outcomes come as they finish, or in input
         order with ``ordered=True`` (finished outcomes then wait in memory for slower earlier
-        ones). ``on_progress`` is called with counts after each outcome. Leaving the
-        iteration early cancels the calls in flight and releases their connections; wrap
-        the iteration in ``contextlib.aclosing`` for that to happen at once on ``break``.
+        ones). ``on_progress`` is called with counts after each outcome, on the event loop
+        that runs the calls. Closing the iterator early cancels the calls in flight and
+        releases their connections (after ``break`` that happens when the iterator is
+        closed or garbage collected).
         """
         pacer = Pacer(
             concurrency=concurrency,
@@ -610,31 +642,17 @@ class AsyncImages:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _multipart_request(
-        self,
-        path: str,
-        params: Mapping[str, object],
-        files: Sequence[tuple[str, UploadFile]],
-        extra_body: Mapping[str, object] | None,
-    ) -> PreparedRequest:
-        fields = [
-            (name, _form_value(value))
-            for name, value in {**params, **(extra_body or {})}.items()
-            if value is not None
-        ]
-        return PreparedRequest(path=path, form_fields=fields, files=files)
-
     async def _dispatch(
         self, request: PreparedRequest, timeout: TimeoutTypes, max_retries: int | None
     ) -> Any:
         """Send and shape the result for this client's response mode."""
         policy = self._retry_policy
         if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=max_retries)
+            policy = attrs.evolve(policy, max_retries=_checked_retries(max_retries))
         streams = self._mode is _Mode.STREAMING or (self._mode is _Mode.PARSED and request.stream)
         opened = await self._transport.send(
             request,
-            timeout=timeout if timeout is not None else self._timeout,
+            timeout=checked_timeout(timeout) if timeout is not None else self._timeout,
             policy=policy,
             pacer=self._pacer,
             read_limit=None if streams else self._max_response_bytes,
@@ -657,26 +675,19 @@ def _as_image_list(image: FileTypes | Sequence[FileTypes]) -> list[FileTypes]:
     return [cast("FileTypes", image)]
 
 
-def _current_umask() -> int:
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return umask
-
-
-# Read once at import: os.umask can only be read by setting it, which is not thread-safe.
-_FILE_MODE = 0o666 & ~_current_umask()
-
-
 def _write_atomically(target: Path, content: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
+    """Write to a fresh file beside ``target``, flush it to disk, then rename it over."""
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    # 0o666 minus the umask, as open() would give: mkstemp's files are private (0600).
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(content)
-        # mkstemp creates private (0600) files; give the image the mode open() would.
-        os.chmod(temporary, _FILE_MODE)
+            file.flush()
+            os.fsync(file.fileno())
         os.replace(temporary, target)
     except BaseException:
-        os.unlink(temporary)
+        temporary.unlink(missing_ok=True)
         raise
 
 

@@ -23,7 +23,7 @@ import attrs
 from ._async_images import AsyncImages
 from ._errors import APIStatusError, ImagesError
 from ._fanout import Outcome
-from ._output import Progress, write_new_file
+from ._output import Progress, save_response
 from ._requests import EditRequest, GenerateRequest, ImageRequest, VariationRequest
 
 RESULTS_FILE = "results.jsonl"
@@ -143,7 +143,7 @@ def _pending(source: Path, done: set[int], log: _ResultLog) -> Iterator[tuple[in
                 continue
             try:
                 yield number, parse_line(text, source.parent)
-            except (BadLineError, ValueError) as exc:
+            except ValueError as exc:  # BadLineError and InvalidRequestError alike
                 log.write(_error_record(number, exc))
 
 
@@ -155,16 +155,12 @@ async def _record(
         log.write(_error_record(line, outcome.error))
         return False
     response = outcome.response
-    extension = response.output_format or "png"
-    files = []
-    for index, image in enumerate(response.data, start=1):
-        try:
-            content = await images.read_image(image)
-        except ImagesError as error:  # a URL that failed to download fails its line only
-            log.write(_error_record(line, error))
-            return False
-        path = write_new_file(out, f"line-{line:05d}-{index}", extension, content)
-        files.append(path.name)
+    try:
+        paths = await save_response(images, response, out, f"line-{line:05d}")
+    except ImagesError as error:  # a URL that failed to download fails its line only
+        log.write(_error_record(line, error))
+        return False
+    files = [path.name for path in paths]
     log.write({"line": line, "ok": True, "created": response.created, "files": files})
     return True
 

@@ -9,59 +9,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from ._async_images import AsyncImages
 from ._converter import response_to_json
 from ._errors import ImagesError
-from ._models import ImagesResponse
-from ._output import Progress, slug, write_new_file
+from ._models import CompletedImageEvent, ImagesResponse, PartialImageEvent
+from ._output import Progress, save_response, slug, write_new_file
+from ._requests import VariationRequest
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._response import ImageEventStream
     from .testing.faults import FaultPlan
-
-_T = TypeVar("_T")
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-
-async def save_response(
-    images: AsyncImages, response: ImagesResponse, out: Path, stem: str
-) -> list[Path]:
-    """Save every image of a response as ``stem-<index>.<format>``; returns the paths."""
-    extension = response.output_format or "png"
-    saved = []
-    for index, image in enumerate(response.data):
-        content = await images.read_image(image)
-        saved.append(write_new_file(out, f"{stem}-{index + 1}", extension, content))
-    return saved
-
-
-async def bounded_gather(
-    calls: Sequence[Callable[[], Awaitable[_T]]], concurrency: int, progress: Progress
-) -> list[_T | BaseException]:
-    """Run every call with at most ``concurrency`` at once; one result or error per call."""
-    semaphore = asyncio.Semaphore(concurrency)
-
-    async def run(call: Callable[[], Awaitable[_T]]) -> _T:
-        async with semaphore:
-            try:
-                return await call()
-            finally:
-                progress.advance()
-
-    try:
-        return await asyncio.gather(*(run(call) for call in calls), return_exceptions=True)
-    finally:
-        progress.close()
 
 
 # -- arguments -----------------------------------------------------------------------------
@@ -95,10 +65,10 @@ def _positive_float(text: str) -> float:
 
 def _fault_plan(text: str) -> FaultPlan:
     """An argparse type: a fault plan spec (``"429,500"``, ``"rate=0.2:500;seed=1"``)."""
-    from .testing.faults import parse_fault_plan
+    from .testing.faults import FaultPlan
 
     try:
-        return parse_fault_plan(text)
+        return FaultPlan.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -218,19 +188,19 @@ async def _print_result(
         print(path, file=paths_to)
 
 
-async def _stream_to_files(
-    images: AsyncImages, args: argparse.Namespace, stream: Any, stem: str
-) -> None:
+async def _stream_to_files(out: Path, stream: ImageEventStream, stem: str) -> None:
     async with stream:
         async for event in stream:
-            payload = getattr(event, "b64_payload", None)
-            if payload is None:
+            if isinstance(event, PartialImageEvent):
+                kind = f"partial-{event.partial_image_index + 1}"
+            elif isinstance(event, CompletedImageEvent):
+                kind = "final"
+            else:
                 continue
-            index = getattr(event, "partial_image_index", None)
-            kind = "final" if index is None else f"partial-{index + 1}"
-            path = write_new_file(
-                args.out, f"{stem}-{kind}", args.output_format or "png", event.decode()
-            )
+            if event.b64_payload is None:
+                continue
+            extension = event.output_format or "png"
+            path = write_new_file(out, f"{stem}-{kind}", extension, event.decode())
             print(f"{event.type}: {path}")
 
 
@@ -240,7 +210,7 @@ async def command_generate(args: argparse.Namespace) -> int:
         stem = slug(args.prompt)
         if args.stream:
             stream = await images.generate(prompt=args.prompt, stream=True, **params)
-            await _stream_to_files(images, args, stream, stem)
+            await _stream_to_files(args.out, stream, stem)
         else:
             response = await images.generate(prompt=args.prompt, **params)
             await _print_result(images, args, response, stem)
@@ -256,7 +226,7 @@ async def command_edit(args: argparse.Namespace) -> int:
             stream = await images.edit(
                 image=image, prompt=args.prompt, mask=args.mask, stream=True, **params
             )
-            await _stream_to_files(images, args, stream, stem)
+            await _stream_to_files(args.out, stream, stem)
         else:
             response = await images.edit(image=image, prompt=args.prompt, mask=args.mask, **params)
             await _print_result(images, args, response, stem)
@@ -265,27 +235,32 @@ async def command_edit(args: argparse.Namespace) -> int:
 
 async def command_variations(args: argparse.Namespace) -> int:
     params = _image_params(args, _COMMON)
+    requests = [VariationRequest(image=path, **params) for path in args.images]
+    failures = 0
+    progress = Progress(len(requests), "variations")
     async with _client(args) as images:
-        calls = [_deferred(images.create_variation, image=path, **params) for path in args.images]
-        progress = Progress(len(calls), "variations")
-        outcomes = await bounded_gather(calls, args.concurrency, progress)
-        failures = 0
-        for path, outcome in zip(args.images, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                if not isinstance(outcome, ImagesError):
-                    raise outcome
-                failures += 1
-                print(f"{path}: {outcome}", file=sys.stderr)
-                continue
-            await _print_result(images, args, outcome, f"{Path(path).stem}-variation")
+        # run_many paces the calls and shares a 429's cooldown among them.
+        run = images.run_many(
+            requests,
+            concurrency=args.concurrency,
+            ordered=True,  # print in the order the images were given
+            on_progress=lambda _: progress.advance(),
+        )
+        try:
+            async with contextlib.aclosing(run) as outcomes:
+                async for outcome in outcomes:
+                    path = args.images[outcome.index]
+                    if outcome.error is not None:
+                        if not isinstance(outcome.error, ImagesError):
+                            raise outcome.error
+                        failures += 1
+                        print(f"{path}: {outcome.error}", file=sys.stderr)
+                        continue
+                    response = outcome.unwrap()
+                    await _print_result(images, args, response, f"{path.stem}-variation")
+        finally:
+            progress.close()
     return EXIT_ERROR if failures else 0
-
-
-def _deferred(
-    function: Callable[..., Awaitable[_T]], /, **kwargs: Any
-) -> Callable[[], Awaitable[_T]]:
-    """``function(**kwargs)``, called later (each call makes a fresh coroutine)."""
-    return lambda: function(**kwargs)
 
 
 async def command_batch(args: argparse.Namespace) -> int:

@@ -104,6 +104,7 @@ def _load(value: FileTypes, param: str) -> UploadFile:
             )
         filename, content = value[0], value[1]
         content_type = value[2] if len(value) == 3 else None
+        _check_tuple_strings(filename, content_type, param)
     data, name_from_source = _read_content(content, param)
     if not data:
         raise InvalidFileError(f"{param}: the file is empty", param=param)
@@ -118,6 +119,26 @@ def _load(value: FileTypes, param: str) -> UploadFile:
         filename = f"{param.split('[')[0]}.{extension}"
     filename = _CONTROL_CHARACTERS.sub(lambda match: f"%{ord(match[0]):02X}", filename)
     return UploadFile(filename=filename, content=data, content_type=content_type, info=info)
+
+
+def _check_tuple_strings(filename: object, content_type: object, param: str) -> None:
+    if filename is not None and not isinstance(filename, str):
+        raise UnsupportedFileInputError(
+            f"{param}: the file name in a file tuple must be a string, "
+            f"not {type(filename).__name__}",
+            param=param,
+        )
+    if content_type is not None and not (isinstance(content_type, str) and "/" in content_type):
+        raise UnsupportedFileInputError(
+            f"{param}: the content type in a file tuple must be like 'image/png', not "
+            f"{content_type!r}; pass a list to send several images",
+            param=param,
+        )
+
+
+def image_labels(count: int) -> list[str]:
+    """How errors name ``count`` edit images: ``image``, or ``image[0]``, ``image[1]``, ..."""
+    return ["image"] if count == 1 else [f"image[{index}]" for index in range(count)]
 
 
 def _guess_content_type(info: ImageInfo | None, filename: str | None) -> str:

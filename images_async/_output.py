@@ -1,10 +1,14 @@
-"""Output helpers of the command line: file names that never overwrite, progress bars."""
+"""Output helpers of the command line: file names that never overwrite, saving a
+response's images, progress bars."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 from typing import Any
+
+from ._async_images import AsyncImages
+from ._models import ImagesResponse
 
 
 def unique_path(directory: Path, stem: str, extension: str) -> Path:
@@ -29,6 +33,21 @@ def write_new_file(directory: Path, stem: str, extension: str, content: bytes) -
             continue  # another process took the name between the check and the open
         return path
     raise OSError(f"could not find a free file name for {stem}.{extension} in {directory}")
+
+
+async def save_response(
+    images: AsyncImages, response: ImagesResponse, out: Path, stem: str
+) -> list[Path]:
+    """Write every image of ``response`` to a new ``out/stem-<n>.<format>`` (n from 1).
+
+    Images that came as URLs are downloaded with ``images``; returns the paths written.
+    """
+    extension = response.output_format or "png"
+    saved = []
+    for number, image in enumerate(response.data, start=1):
+        content = await images.read_image(image)
+        saved.append(write_new_file(out, f"{stem}-{number}", extension, content))
+    return saved
 
 
 def slug(text: str, limit: int = 40) -> str:

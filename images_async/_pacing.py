@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
+from ._errors import InvalidRequestError
+
 #: Cooldown after a 429 that did not say how long to wait.
 DEFAULT_COOLDOWN_SECONDS = 1.0
 
@@ -78,14 +80,17 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidRequestError(
+                f"concurrency: must be a whole number >= 1, not {concurrency!r}",
+                param="concurrency",
+            )
         for name, rate in (
             ("requests_per_minute", requests_per_minute),
             ("images_per_minute", images_per_minute),
         ):
-            if rate is not None and rate <= 0:
-                raise ValueError(f"{name} must be positive, not {rate}")
+            if rate is not None and not (isinstance(rate, (int, float)) and rate > 0):
+                raise InvalidRequestError(f"{name}: must be positive, not {rate!r}", param=name)
         self.max_concurrency = concurrency
         self.limit = concurrency
         self.in_flight = 0

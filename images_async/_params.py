@@ -16,7 +16,7 @@ from typing import Literal
 import attrs
 
 from ._errors import InvalidFileError, InvalidRequestError
-from ._files import UploadFile
+from ._files import UploadFile, image_labels
 
 Endpoint = Literal["generate", "edit", "variation"]
 
@@ -216,10 +216,10 @@ def _check_model_values(params: Mapping[str, object], rules: ModelRules) -> None
     _check_size(params, rules)
     _check_vocabulary(params, "quality", QUALITIES, rules.qualities)
     _check_vocabulary(params, "style", STYLES, rules.styles)
-    if rules.max_n == 1 and params.get("n") not in (None, 1):
-        raise _fail("n", f"{rules.name} only supports n=1, got {params['n']}")
-    if params.get("n") is not None and rules.max_n < MAX_N:
-        _check_int_range(params, "n", 1, rules.max_n)
+    n = params.get("n")
+    if isinstance(n, int) and n > rules.max_n:  # the type and 1..10 were checked before
+        limit = "only supports n=1" if rules.max_n == 1 else f"supports n up to {rules.max_n}"
+        raise _fail("n", f"{rules.name} {limit}, got {n}")
     if rules.gpt_options:
         _check_output_options(params)
 
@@ -343,7 +343,7 @@ def validate_edit(
         raise _fail("image", f"{len(images)} images given; {model_name} takes at most {max_images}")
     if model is not None and rules is None:
         return  # an unknown model: its upload rules are unknown too
-    names = ["image"] if len(images) == 1 else [f"image[{i}]" for i in range(len(images))]
+    names = image_labels(len(images))
     for upload, name in zip(images, names, strict=True):
         if rules and rules.square_png_uploads:
             _check_square_png(upload, name)

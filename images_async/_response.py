@@ -53,7 +53,6 @@ class _ResponseInfo:
         self.headers: CIMultiDictProxy[str] = response.headers
         self._url = response.url
         self.retries_taken: int = opened.retries_taken
-        self._started = opened.started
         self.elapsed = datetime.timedelta(seconds=time.monotonic() - opened.started)
 
     @property
@@ -92,7 +91,13 @@ class RawResponse(_ResponseInfo):
 
     def events(self) -> list[ImageStreamEvent]:
         """The events of a streamed call (``stream=True``) whose body was read in full."""
-        return [parse_stream_event(data) for data in _sse_data_blocks(self.content.splitlines())]
+        events = []
+        for data in _sse_data_blocks(self.content.splitlines()):
+            try:
+                events.append(parse_stream_event(data))
+            except ResponseShapeError as exc:
+                raise _validation_error(self, f"unexpected stream event: {exc}", data) from None
+        return events
 
     def __repr__(self) -> str:
         return (

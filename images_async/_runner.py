@@ -39,6 +39,11 @@ class LoopThread:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def started(self) -> bool:
+        """Whether the loop thread was ever started (the first call starts it)."""
+        return self._loop is not None
+
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._closed:
@@ -106,9 +111,10 @@ class LoopThread:
                 self.run(aclose())
 
     def close(self, final: Callable[[], Awaitable[object]] | None = None) -> None:
-        """Cancel what is still running, await ``final()``, then stop the loop and thread."""
-        if final is not None and not self._closed:
-            self._running_loop()  # final() must run even if nothing else ever did
+        """Cancel what is still running, await ``final()``, then stop the loop and thread.
+
+        A loop that was never started is not started now: ``final`` is then not run.
+        """
         with self._lock:
             if self._closed:
                 return

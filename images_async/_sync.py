@@ -46,9 +46,20 @@ class SyncImageEventStream:
     def __init__(self, runner: LoopThread, stream: ImageEventStream) -> None:
         self._runner = runner
         self._stream = stream
-        #: The underlying response (status, headers, request id).
-        self.response = stream.response
         self._events = runner.iterate(stream)
+
+    @property
+    def status_code(self) -> int:
+        return self._stream.response.status_code
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        return self._stream.response.headers
+
+    @property
+    def request_id(self) -> str | None:
+        """The ``x-request-id`` header: quote it when reporting a problem."""
+        return self._stream.response.request_id
 
     def __iter__(self) -> Iterator[ImageStreamEvent]:
         return self
@@ -108,6 +119,10 @@ class SyncStreamedResponse:
     @property
     def request_id(self) -> str | None:
         return self._opened().request_id
+
+    @property
+    def url(self) -> str:
+        return self._opened().url
 
     @property
     def elapsed(self) -> datetime.timedelta:
@@ -180,9 +195,14 @@ def _to_sync(runner: LoopThread, value: object) -> Any:
     return value
 
 
-def _close_quietly(runner: LoopThread, client: AsyncImages) -> None:
-    """Finalizer: runs at garbage collection or interpreter exit, without the facade."""
-    runner.close(client.aclose)
+def _shut_down(runner: LoopThread, client: AsyncImages) -> None:
+    """Close the client's connections and stop its loop; also the finalizer, so it must not
+    refer to the facade. A client that never made a call has no loop to start now."""
+    if runner.started:
+        runner.close(client.aclose)
+    else:
+        runner.close()
+        client._transport.close_idle()
 
 
 class SyncFacade:
@@ -199,7 +219,12 @@ class SyncFacade:
         self._runner = runner or LoopThread()
         # Closes the loop and the connections if the user never calls close(): at garbage
         # collection or at interpreter exit (while the daemon loop thread still runs).
-        self._finalizer = weakref.finalize(self, _close_quietly, self._runner, async_client)
+        if not async_client._transport.owns_session:
+            raise ValueError(
+                "Images runs on a private event loop, so it cannot use an http_session "
+                "created for another loop; use AsyncImages with your own session instead"
+            )
+        self._finalizer = weakref.finalize(self, _shut_down, self._runner, async_client)
 
     def _call(self, awaitable: Awaitable[Any]) -> Any:
         return _to_sync(self._runner, self._runner.run(awaitable))
@@ -215,8 +240,13 @@ class SyncFacade:
         return derived
 
     def close(self) -> None:
-        """Cancel in-flight calls, close the connections and stop the private loop."""
-        self._runner.close(self._async.aclose)
+        """Cancel in-flight calls, close the connections and stop the private loop.
+
+        A client made by ``with_options`` shares its parent's loop and connections and
+        leaves them open: closing it does nothing.
+        """
+        if self._parent is None:
+            _shut_down(self._runner, self._async)
 
     def __enter__(self) -> Self:
         return self

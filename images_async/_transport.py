@@ -30,6 +30,7 @@ from ._errors import (
     APITimeoutError,
     ClientClosedError,
     ImagesError,
+    InvalidRequestError,
     status_error,
 )
 from ._files import UploadFile, build_form
@@ -62,13 +63,20 @@ TimeoutTypes: TypeAlias = "float | Timeout | None"
 """A timeout: seconds for the whole attempt, a :class:`Timeout`, or None for no limit."""
 
 
-def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
-    """aiohttp's form of a timeout; raises ValueError for anything but the accepted forms."""
+def checked_timeout(timeout: TimeoutTypes) -> TimeoutTypes:
+    """``timeout`` if it is one of the accepted forms, else :class:`InvalidRequestError`."""
     if timeout is None or isinstance(timeout, Timeout):
-        return _converted_timeout(timeout)
+        return timeout
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
-    return _converted_timeout(float(timeout))
+        raise InvalidRequestError(
+            f"timeout: must be a positive number of seconds or a Timeout, not {timeout!r}",
+            param="timeout",
+        )
+    return float(timeout)
+
+
+def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
+    return _converted_timeout(checked_timeout(timeout))
 
 
 @functools.lru_cache(maxsize=64)
@@ -222,6 +230,17 @@ class Transport:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def owns_session(self) -> bool:
+        """False when the caller supplied the aiohttp session (and closes it)."""
+        return self._owns_session
+
+    def close_idle(self) -> None:
+        """Mark closed a transport that never opened a session (no event loop needed)."""
+        if self._session is not None:
+            raise RuntimeError("the transport has a session: close it with aclose()")
+        self._closed = True
+
     def _session_for_this_loop(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ClientClosedError("this client is closed; create a new one")
@@ -372,7 +391,12 @@ class Transport:
                 )
             content = await read_limited(response, max_bytes + 1)
             if len(content) > max_bytes:
-                raise APIConnectionError(f"the image at {url} is larger than {max_bytes} bytes")
+                raise APIResponseValidationError(
+                    f"the image at {url} is larger than max_response_bytes={max_bytes}",
+                    status_code=response.status,
+                    body=b"",
+                    request_id=response.headers.get("x-request-id"),
+                )
             return content
         finally:
             response.close()

@@ -250,6 +250,19 @@ def test_generate_stream_writes_partial_and_final_images(
     assert call.params["partial_images"] == 2
 
 
+def test_stream_names_files_after_each_event_format(
+    emulator: Emulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    args = ["generate", "a heron", "--model", "gpt-image-1", "--output-format", "webp"]
+    result = run_cli(
+        [*args, "--stream", "--partial-images", "1", "--out", "out"], cwd=tmp_path, env=env
+    )
+
+    assert result.returncode == 0, result.stderr
+    names = [Path(line.split(": ", 1)[1]).name for line in result.stdout.splitlines()]
+    assert names == ["a-heron-partial-1.webp", "a-heron-final.webp"]
+
+
 # -- edit and variations -------------------------------------------------------------------
 
 
@@ -297,6 +310,23 @@ def test_variations_of_two_images(emulator: Emulator, env: dict[str, str], tmp_p
     assert sorted(call.files[0].filename or "" for call in calls) == ["cat.png", "dog.png"]
     assert all(call.path == "/v1/images/variations" for call in calls)
     assert all(call.params == {"n": "2", "size": "256x256"} for call in calls)
+
+
+def test_a_failed_variation_is_one_stderr_line_and_the_others_are_saved(
+    emulator: Emulator, env: dict[str, str], tmp_path: Path
+) -> None:
+    emulator.config.faults = FaultPlan.scripted("500")  # the first call: cat.png, one at a time
+    (tmp_path / "cat.png").write_bytes(solid_png(64, 64))
+    (tmp_path / "dog.png").write_bytes(solid_png(64, 64, (40, 40, 200, 255)))
+    args = ["variations", "cat.png", "dog.png", "--concurrency", "1", "--max-retries", "0"]
+    result = run_cli([*args, "--out", "out"], cwd=tmp_path, env=env)
+
+    assert result.returncode == 1
+    [error] = result.stderr.splitlines()
+    assert error.startswith("cat.png: "), error
+    assert "500" in error, error
+    assert [Path(line).name for line in result.stdout.splitlines()] == ["dog-variation-1.png"]
+    assert len(api_calls(emulator)) == 2
 
 
 # -- errors --------------------------------------------------------------------------------

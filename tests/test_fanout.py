@@ -479,3 +479,12 @@ def test_breaking_out_of_a_sync_fan_out_releases_its_connections() -> None:
         sent = len(emulator.requests)
         time.sleep(0.1)
         assert len(emulator.requests) == sent <= 5
+
+
+@pytest.mark.parametrize("concurrency", [0, -1, 2.5])
+async def test_bad_concurrency_is_an_invalid_request(concurrency: Any) -> None:
+    async with AsyncImages(api_key="sk-test", base_url="http://127.0.0.1:9/v1") as images:
+        with pytest.raises(InvalidRequestError) as caught:
+            async for _ in images.run_many([], concurrency=concurrency):
+                pass
+    assert caught.value.param == "concurrency"

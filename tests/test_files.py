@@ -424,3 +424,21 @@ async def test_large_upload_arrives_intact(images: AsyncImages, fake_api: FakeIm
     assert part.content_type == "image/jpeg"
     assert len(part.value) == len(big)
     assert part.value == big
+
+
+@pytest.mark.parametrize(
+    ("image", "fragment"),
+    [
+        pytest.param(("a.png", "b.png", "c.png"), "content type", id="three-paths-in-a-tuple"),
+        pytest.param((7, solid_png(8, 8)), "file name", id="filename-not-a-string"),
+        pytest.param(("v.png", solid_png(8, 8), 5), "content type", id="content-type-not-a-string"),
+    ],
+)
+async def test_malformed_file_tuples_are_refused_clearly(
+    images: AsyncImages, fake_api: FakeImagesAPI, image: Any, fragment: str
+) -> None:
+    with pytest.raises(UnsupportedFileInputError, match=fragment) as caught:
+        await images.create_variation(image=image)
+    assert caught.value.param == "image"
+    assert isinstance(caught.value, TypeError)
+    assert fake_api.requests == []

@@ -23,6 +23,7 @@ from images_async import (
     Image,
     ImageEventStream,
     ImagesResponse,
+    InvalidRequestError,
     NotFoundError,
     PartialImageEvent,
     RawResponse,
@@ -597,3 +598,49 @@ async def test_streaming_response_iter_events(images: AsyncImages) -> None:
         events: AsyncIterator[Any] = response.iter_events()
         kinds = [type(event) async for event in events]
     assert kinds == [PartialImageEvent, CompletedImageEvent]
+
+
+async def test_saved_images_get_the_mode_open_would_give(
+    images: AsyncImages, tmp_path: Path
+) -> None:
+    response = await images.generate(prompt="p")
+    previous = os.umask(0o022)
+    try:
+        saved = await images.save_image(response.data[0], tmp_path / "out.png")
+    finally:
+        os.umask(previous)
+    assert saved.stat().st_mode & 0o777 == 0o644
+
+
+async def test_raw_events_with_a_bad_event_raise_a_validation_error(
+    images: AsyncImages, fake_api: FakeImagesAPI
+) -> None:
+    fake_api.reply(
+        Reply(events=[{"type": "image_generation.partial_image", "partial_image_index": "x"}])
+    )
+    raw = await images.with_raw_response.generate(prompt="p", model="gpt-image-1", stream=True)
+    with pytest.raises(APIResponseValidationError, match="stream event"):
+        raw.events()
+
+
+async def test_bad_call_options_are_refused_before_sending(
+    images: AsyncImages, fake_api: FakeImagesAPI
+) -> None:
+    with pytest.raises(InvalidRequestError) as retries:
+        await images.generate(prompt="p", max_retries="2")  # type: ignore[call-overload]
+    assert retries.value.param == "max_retries"
+    with pytest.raises(InvalidRequestError) as timeout:
+        await images.generate(prompt="p", timeout=-1)
+    assert timeout.value.param == "timeout"
+    with pytest.raises(InvalidRequestError, match="timeout"):
+        AsyncImages(api_key=API_KEY, timeout="ten")  # type: ignore[arg-type]
+    assert fake_api.requests == []
+
+
+async def test_closing_a_with_options_client_leaves_its_parent_open(
+    images: AsyncImages,
+) -> None:
+    async with images.with_options(max_retries=1) as derived:
+        await derived.generate(prompt="p")
+    assert not images.is_closed
+    assert (await images.generate(prompt="p")).data

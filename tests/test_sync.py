@@ -130,7 +130,9 @@ def test_stream_is_a_plain_iterator(sync_images: Images) -> None:
         PartialImageEvent,
         CompletedImageEvent,
     ]
-    assert stream.response.status_code == 200
+    assert stream.status_code == 200
+    assert stream.request_id is not None
+    assert stream.headers["x-request-id"] == stream.request_id
     assert acquired_connections(sync_images) == 0, "the finished stream still holds a connection"
 
 
@@ -584,8 +586,27 @@ def test_with_options_client_outlives_its_parent(threaded_api: ThreadedImagesAPI
         max_retries=0
     )
     gc.collect()  # the parent is unreachable now; its finalizer must not close the loop
-    try:
-        assert isinstance(derived.generate(prompt=PROMPT), ImagesResponse)
-    finally:
-        derived.close()
-    assert derived.is_closed
+    assert isinstance(derived.generate(prompt=PROMPT), ImagesResponse)
+    derived.close()  # a derived client leaves the shared loop and pool to its parent
+    assert not derived.is_closed
+    assert isinstance(derived.generate(prompt=PROMPT), ImagesResponse)
+    thread = loop_thread(derived)
+    del derived
+    gc.collect()  # now the parent goes too, and its finalizer stops the shared loop
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_closing_a_with_options_client_leaves_its_parent_open(sync_images: Images) -> None:
+    with sync_images.with_options(max_retries=1) as derived:
+        derived.generate(prompt=PROMPT)
+    assert not sync_images.is_closed
+    assert isinstance(sync_images.generate(prompt=PROMPT), ImagesResponse)
+
+
+async def test_images_refuses_a_session_of_another_loop() -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ValueError, match="private event loop"):
+            Images(api_key=API_KEY, http_session=session)

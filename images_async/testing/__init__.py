@@ -15,7 +15,7 @@ from .emulator import (
     RecordedFile,
     run_emulator_in_thread,
 )
-from .faults import Fault, FaultPlan, parse_fault, parse_fault_plan
+from .faults import Fault, FaultPlan, parse_fault
 
 __all__ = [
     "Emulator",
@@ -25,6 +25,5 @@ __all__ = [
     "RecordedCall",
     "RecordedFile",
     "parse_fault",
-    "parse_fault_plan",
     "run_emulator_in_thread",
 ]

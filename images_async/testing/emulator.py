@@ -37,7 +37,7 @@ import attrs
 from aiohttp import BodyPartReader, web
 
 from .._errors import InvalidFileError, InvalidRequestError
-from .._files import UploadFile, load_uploads
+from .._files import UploadFile, image_labels, load_uploads
 from .._params import (
     BACKGROUNDS,
     INPUT_FIDELITIES,
@@ -457,7 +457,7 @@ async def _uploads(
         raise _bad_request("Only one image can be given for variations.", "image", "invalid_value")
     if len(masks) > 1:
         raise _bad_request("Only one mask can be given.", "mask", "invalid_value")
-    labels = ["image"] if len(images) == 1 else [f"image[{i}]" for i in range(len(images))]
+    labels = image_labels(len(images))
     parts = [*images, *masks]
     try:
         uploads = await load_uploads(

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-__all__ = ["Fault", "FaultPlan", "parse_fault", "parse_fault_plan"]
+__all__ = ["Fault", "FaultPlan", "parse_fault"]
 
 STATUS_FAULTS = frozenset({429, 500, 502, 503})
 _SIMPLE_KINDS = frozenset({"reset", "disconnect", "truncated", "insufficient_quota", "ok"})
@@ -183,8 +183,3 @@ class FaultPlan:
 def _split(faults: str) -> list[Fault]:
     tokens = [token for token in faults.split(",") if token.strip()]
     return [parse_fault(token) for token in tokens]
-
-
-def parse_fault_plan(spec: str) -> FaultPlan:
-    """:meth:`FaultPlan.parse`, as a function (the command line's ``--faults``)."""
-    return FaultPlan.parse(spec)
