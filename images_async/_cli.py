@@ -1,7 +1,8 @@
 """The ``images-async`` command line (also ``python -m images_async``).
 
-Commands: ``generate``, ``edit``, ``variations`` against the API (or any ``--base-url``),
-``serve`` to run the offline emulator, and ``demo``, which needs neither network nor key.
+Commands: ``generate``, ``edit``, ``variations`` and ``batch`` (a resumable JSON Lines
+fan-out) against the API or any ``--base-url``; ``serve`` to run the offline emulator; and
+``demo``, which needs neither network nor key.
 Errors are printed as one line with a non-zero exit status; Ctrl-C stops cleanly.
 """
 
