@@ -40,7 +40,7 @@ from ._fanout import FanOutProgress, Outcome, _FanOut
 from ._files import FileTypes, image_labels, load_uploads
 from ._models import Image, ImagesResponse
 from ._pacing import Pacer
-from ._params import validate_edit, validate_generate, validate_variation
+from ._params import given_parameters, validate_edit, validate_generate, validate_variation
 from ._requests import ImageRequest
 from ._response import (
     ImageEventStream,
@@ -86,11 +86,6 @@ def _checked_retries(max_retries: int) -> int:
             f"max_retries: must be a whole number >= 0, not {max_retries!r}", param="max_retries"
         )
     return max_retries
-
-
-def _given(**params: object) -> dict[str, object]:
-    """The parameters the caller actually passed: None means "not sent"."""
-    return {name: value for name, value in params.items() if value is not None}
 
 
 def _form_fields(
@@ -359,7 +354,7 @@ class AsyncImages:
         the client's for this call. Bad parameters raise :class:`InvalidRequestError`
         before anything is sent.
         """
-        params = _given(
+        params = given_parameters(
             prompt=prompt,
             model=model,
             n=n,
@@ -508,7 +503,7 @@ class AsyncImages:
             [*labels, *(["mask"] if mask is not None else [])],
         )
         image_uploads, mask_upload = uploads[: len(images)], uploads[len(images) :]
-        params = _given(
+        params = given_parameters(
             prompt=prompt,
             model=model,
             n=n,
@@ -564,7 +559,9 @@ class AsyncImages:
         Bad parameters or files raise :class:`InvalidRequestError` before anything is sent.
         """
         (upload,) = await load_uploads([image], ["image"])
-        params = _given(model=model, n=n, response_format=response_format, size=size, user=user)
+        params = given_parameters(
+            model=model, n=n, response_format=response_format, size=size, user=user
+        )
         if self._validate_requests:
             validate_variation(params, upload)
         request = PreparedRequest(

@@ -124,6 +124,11 @@ KNOWN_MODELS: Mapping[str, ModelRules] = {
 }
 
 
+def given_parameters(**params: object) -> dict[str, object]:
+    """The parameters the caller actually passed: None means "not sent"."""
+    return {name: value for name, value in params.items() if value is not None}
+
+
 def _fail(param: str, message: str) -> InvalidRequestError:
     return InvalidRequestError(f"{param}: {message}", param=param)
 

@@ -15,6 +15,7 @@ import attrs
 from ._files import FileTypes
 from ._models import ImagesResponse
 from ._params import (
+    given_parameters,
     validate_edit_parameters,
     validate_generate,
     validate_variation_parameters,
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
 
 #: Fields of every request that shape the HTTP call rather than the API parameters.
 _CALL_OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout", "max_retries")
-
-
-def _given(request: object, names: Sequence[str]) -> dict[str, Any]:
-    return {name: value for name in names if (value := getattr(request, name)) is not None}
 
 
 @attrs.frozen(kw_only=True)
@@ -53,7 +50,7 @@ class _CallOptions:
 
     def _arguments(self) -> dict[str, Any]:
         """Every given field, as keyword arguments of the client method."""
-        return _given(self, [field.name for field in attrs.fields(type(self))])
+        return given_parameters(**attrs.asdict(self, recurse=False))
 
     def _parameters(self) -> dict[str, Any]:
         """The given API parameters, without files and call options (for validation)."""

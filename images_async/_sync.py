@@ -36,7 +36,25 @@ _T = TypeVar("_T")
 _R_co = TypeVar("_R_co", covariant=True)
 
 
-class SyncImageEventStream:
+class _ClosedOnExit:
+    """``with`` support for the sync objects that hold a connection or a loop."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class SyncImageEventStream(_ClosedOnExit):
     """The events of ``generate(..., stream=True)`` for sync code: a plain iterator.
 
     Use it in a ``with`` block, or call :meth:`close`, to free the connection when you stop
@@ -73,19 +91,8 @@ class SyncImageEventStream:
         if not self._runner.closed:
             self._runner.run(self._stream.aclose())
 
-    def __enter__(self) -> SyncImageEventStream:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class SyncStreamedResponse:
+class SyncStreamedResponse(_ClosedOnExit):
     """A response whose body is read as you iterate, for sync code.
 
     The request is sent when first needed: on ``with``, on reading ``status_code`` or
@@ -176,17 +183,9 @@ class SyncStreamedResponse:
         if context is not None and not self._runner.closed:
             self._runner.run(context.__aexit__(None, None, None))
 
-    def __enter__(self) -> SyncStreamedResponse:
-        self._opened()
+    def __enter__(self) -> Self:
+        self._opened()  # a with block sends the request at once, as the async one does
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _to_sync(runner: LoopThread, value: object) -> Any:
@@ -205,7 +204,7 @@ def _shut_down(runner: LoopThread, client: AsyncImages) -> None:
         client._transport.close_idle()
 
 
-class SyncFacade:
+class SyncFacade(_ClosedOnExit):
     """Base of the generated :class:`images_async.Images`: owns the private event loop."""
 
     _async: AsyncImages
@@ -247,17 +246,6 @@ class SyncFacade:
         """
         if self._parent is None:
             _shut_down(self._runner, self._async)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={str(self._async.base_url)!r})"

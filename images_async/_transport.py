@@ -145,7 +145,8 @@ async def read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
             size += len(chunk)
             if size >= limit:
                 break
-    return b"".join(chunks)[:limit]
+    body = b"".join(chunks)
+    return body if size <= limit else body[:limit]
 
 
 async def _read_whole_body(response: aiohttp.ClientResponse, limit: int) -> bytes:

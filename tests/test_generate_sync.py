@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import importlib.util
 import inspect
 import shutil
 import subprocess
@@ -18,25 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from plugins.generator_script import load_generator
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "generate_sync.py"
 
 
-def _load_generator() -> object:
-    spec = importlib.util.spec_from_file_location("generate_sync", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while decorating
-    spec.loader.exec_module(module)
-    return module
-
-
 if TYPE_CHECKING:
     import generate_sync as gen
 else:
-    gen = _load_generator()
+    gen = load_generator()
 
 FIXTURE_SPEC = gen.Spec(
     source_path="tests/sync_fixture/fixture_async.py",

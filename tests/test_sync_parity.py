@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
 import inspect
 import re
 import sys
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from plugins.generator_script import load_generator
 
 from images_async import (
     AsyncImages,
@@ -39,24 +38,10 @@ SYNC_NAMES = {"aclose": "close", "__aenter__": "__enter__", "__aexit__": "__exit
 VIEW_METHODS = ("generate", "edit", "create_variation")
 
 
-def _load_generator() -> ModuleType:
-    if "generate_sync" in sys.modules:  # test_generate_sync loaded it already
-        return sys.modules["generate_sync"]
-    spec = importlib.util.spec_from_file_location(
-        "generate_sync", ROOT / "scripts" / "generate_sync.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while decorating
-    spec.loader.exec_module(module)
-    return module
-
-
 if TYPE_CHECKING:
     import generate_sync as gen
 else:
-    gen = _load_generator()
+    gen = load_generator()
 
 RENAMES: Mapping[str, str] = gen.RENAMES
 SKIPS: Mapping[str, str] = gen.SKIPS
