@@ -1,7 +1,8 @@
 """Check request and response bodies against the official OpenAI OpenAPI spec.
 
-This module owns the bridge between the spec file (``../shared/openapi/openapi.yaml``
-relative to the repository root) and ``jsonschema``:
+This module owns the bridge between the spec and ``jsonschema``. The spec is the subset
+vendored in ``tests/openapi/images-subset.yaml`` (cut from the official document by
+``scripts/vendor_openapi.py``), so the tests need nothing outside the repository:
 
 * loading the spec once and finding an operation's request or 200-response schema;
 * translating the spec's OpenAPI-only leftovers (``nullable``, boolean
@@ -30,7 +31,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "openapi" / "openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parent / "openapi" / "images-subset.yaml"
 
 Schema = dict[str, Any]
 MultipartField = tuple[str, str | bytes, str | None]
@@ -128,7 +129,7 @@ def check_stream_event(operation_id: str, event: Mapping[str, Any]) -> None:
 
 @functools.cache
 def _spec() -> dict[str, Any]:
-    # The file is large; the C loader parses it several times faster than the pure-Python one.
+    # The C loader parses it several times faster than the pure-Python one.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with SPEC_PATH.open("rb") as stream:
         spec: dict[str, Any] = yaml.load(stream, Loader=loader)

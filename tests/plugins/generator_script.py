@@ -1,4 +1,4 @@
-"""Imports ``scripts/generate_sync.py`` (a script, not a package module) for the tests."""
+"""Imports the scripts in ``scripts/`` (scripts, not package modules) for the tests."""
 
 from __future__ import annotations
 
@@ -8,17 +8,22 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "generate_sync.py"
+SCRIPTS = ROOT / "scripts"
 
 
-def load_generator() -> ModuleType:
-    """The generator module, loaded once and shared by every test module."""
-    if "generate_sync" in sys.modules:
-        return sys.modules["generate_sync"]
-    spec = importlib.util.spec_from_file_location("generate_sync", SCRIPT)
+def load_script(name: str) -> ModuleType:
+    """The module of ``scripts/<name>.py``, loaded once and shared by every test module."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while decorating
     spec.loader.exec_module(module)
     return module
+
+
+def load_generator() -> ModuleType:
+    """The sync-facade generator, ``scripts/generate_sync.py``."""
+    return load_script("generate_sync")
