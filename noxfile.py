@@ -1,36 +1,78 @@
 """Developer tasks: ``nox`` runs the default sessions; ``nox -l`` lists them all.
 
 Sessions run on the interpreter nox itself runs on, so a machine with one Python never
-fails for a missing one.
+fails for a missing one. Developer tools come from the dependency groups of
+``pyproject.toml``; the package itself is installed with the extras a user would pick.
 """
 
 from __future__ import annotations
 
-import nox
+from pathlib import Path
 
+import nox
+from packaging.requirements import Requirement
+
+nox.needs_version = ">=2025.2.9"  # nox.project.dependency_groups
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = False
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["tests", "lint", "typecheck", "sync_check", "docs"]
+nox.options.sessions = ["tests", "tests_lowest", "lint", "typecheck", "sync_check", "docs"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 
-def install_project(session: nox.Session, *extras: str) -> None:
-    """Install the project in editable mode with the given optional dependency groups."""
-    target = f".[{','.join(extras)}]" if extras else "."
-    session.install("-e", target)
+def install_project(session: nox.Session, *groups: str, extras: str = "") -> None:
+    """Install the project in editable mode, with ``extras``, and the named dependency groups."""
+    target = f".[{extras}]" if extras else "."
+    session.install("-e", target, *nox.project.dependency_groups(PYPROJECT, *groups))
+
+
+def lowest_constraints() -> list[str]:
+    """``name==floor`` for every runtime dependency, from its ``>=`` bound in pyproject.toml."""
+    pins = []
+    for text in PYPROJECT["project"]["dependencies"]:
+        requirement = Requirement(text)
+        floors = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+        if len(floors) != 1:
+            raise ValueError(f"{text!r} needs exactly one '>=' floor for tests_lowest")
+        pins.append(f"{requirement.name}=={floors[0]}")
+    return pins
+
+
+#: Run with ``name==version`` arguments; fails naming every package installed at another version.
+_CHECK_INSTALLED = """
+import importlib.metadata, sys
+pins = dict(arg.split("==") for arg in sys.argv[1:])
+wrong = {n: importlib.metadata.version(n) for n, v in pins.items()
+         if importlib.metadata.version(n) != v}
+sys.exit(f"not the lowest versions: {wrong}" if wrong else 0)
+"""
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite against loopback servers (pass pytest options after --)."""
-    install_project(session, "test")
+    install_project(session, "test", extras="testing")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def tests_lowest(session: nox.Session) -> None:
+    """Run the test suite with the lowest allowed version of every runtime dependency."""
+    pins = lowest_constraints()
+    constraints = Path(session.create_tmp()) / "lowest-constraints.txt"
+    constraints.write_text("\n".join(pins) + "\n", encoding="utf-8")
+    session.install("-c", str(constraints), "-e", ".[testing]")
+    session.install("-c", str(constraints), *nox.project.dependency_groups(PYPROJECT, "test"))
+    # Prove the floors are what got installed, not something a test tool pulled in.
+    session.run("python", "-c", _CHECK_INSTALLED, *pins, silent=True)
+    session.run("pytest", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """Check style and formatting with ruff."""
-    session.install("ruff>=0.6")
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -38,7 +80,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """Type-check the package, tests and scripts with mypy --strict."""
-    install_project(session, "test", "typecheck")
+    install_project(session, "typecheck", extras="testing,cli")
     session.run("mypy")
 
 
@@ -60,6 +102,15 @@ def sync_check(session: nox.Session) -> None:
 def sync(session: nox.Session) -> None:
     """Regenerate the sync facade (images_async/_images.py) from AsyncImages."""
     session.run("python", "scripts/generate_sync.py", external=True)
+
+
+@nox.session
+def vendor_openapi(session: nox.Session) -> None:
+    """Re-cut tests/openapi/images-subset.yaml from a full spec: nox -s vendor_openapi -- PATH."""
+    if not session.posargs:
+        session.error("give the full OpenAPI spec's path after --")
+    session.install("pyyaml>=6")
+    session.run("python", "scripts/vendor_openapi.py", *session.posargs)
 
 
 @nox.session

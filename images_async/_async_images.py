@@ -35,10 +35,21 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from ._errors import InvalidRequestError, MissingAPIKeyError
+from ._errors import ImageDecodeError, MissingAPIKeyError
 from ._fanout import FanOutProgress, Outcome, _FanOut
 from ._files import FileTypes, image_labels, load_uploads
 from ._models import Image, ImagesResponse
+from ._options import (
+    checked_base_url,
+    checked_count,
+    checked_credential,
+    checked_flag,
+    checked_headers,
+    checked_limit,
+    checked_retries,
+    checked_seconds,
+    checked_timeout,
+)
 from ._pacing import Pacer
 from ._params import given_parameters, validate_edit, validate_generate, validate_variation
 from ._requests import ImageRequest
@@ -50,14 +61,7 @@ from ._response import (
     StreamingResponseContext,
 )
 from ._retry import RetryPolicy
-from ._transport import (
-    DEFAULT_BASE_URL,
-    PreparedRequest,
-    Timeout,
-    TimeoutTypes,
-    Transport,
-    checked_timeout,
-)
+from ._transport import PreparedRequest, Timeout, TimeoutTypes, Transport
 
 _P = ParamSpec("_P")
 
@@ -74,18 +78,6 @@ class _Mode(enum.Enum):
     PARSED = "parsed"
     RAW = "raw"
     STREAMING = "streaming"
-
-
-def _env(name: str) -> str | None:
-    return os.environ.get(name) or None
-
-
-def _checked_retries(max_retries: int) -> int:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise InvalidRequestError(
-            f"max_retries: must be a whole number >= 0, not {max_retries!r}", param="max_retries"
-        )
-    return max_retries
 
 
 def _form_fields(
@@ -125,7 +117,7 @@ class AsyncImages:
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_connections: int | None = DEFAULT_MAX_CONNECTIONS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         validate_requests: bool = True,
         http_session: aiohttp.ClientSession | None = None,
@@ -136,31 +128,36 @@ class AsyncImages:
         Failed attempts (408, 409, 429, 5xx, connection errors, timeouts) are retried up to
         ``max_retries`` times with exponential backoff, or after the wait the server asks
         for when that is at most ``max_retry_wait`` seconds. ``max_connections`` bounds the
-        connection pool and ``max_response_bytes`` the size of a response body.
-        ``validate_requests=False`` leaves every check to the server. ``http_session`` uses
-        your own aiohttp session (you close it); otherwise the client owns one.
+        connection pool (None: no bound) and ``max_response_bytes`` the size of a response
+        body. ``validate_requests=False`` leaves every check to the server. ``http_session``
+        uses your own aiohttp session (you close it; async code only, since a session belongs
+        to one event loop); otherwise the client owns one. A bad option raises
+        ``ConfigurationError`` naming it.
         """
-        api_key = api_key or _env("OPENAI_API_KEY")
-        if not api_key:
+        key = checked_credential("api_key", api_key, "OPENAI_API_KEY")
+        if key is None:
             raise MissingAPIKeyError(
                 "no API key: pass api_key=... or set the OPENAI_API_KEY environment variable"
             )
-        self._transport = Transport(
-            api_key=api_key,
-            base_url=base_url or _env("OPENAI_BASE_URL") or DEFAULT_BASE_URL,
-            organization=organization or _env("OPENAI_ORG_ID"),
-            project=project or _env("OPENAI_PROJECT_ID"),
-            default_headers=default_headers,
-            default_query=default_query,
-            max_connections=max_connections,
-            http_session=http_session,
-        )
+        limit = checked_limit("max_connections", max_connections)
         self._timeout: TimeoutTypes = checked_timeout(timeout)
         self._retry_policy = RetryPolicy(
-            max_retries=_checked_retries(max_retries), max_server_wait=max_retry_wait
+            max_retries=checked_retries(max_retries),
+            max_server_wait=checked_seconds("max_retry_wait", max_retry_wait),
         )
-        self._max_response_bytes = max_response_bytes
-        self._validate_requests = validate_requests
+        self._max_response_bytes = checked_count("max_response_bytes", max_response_bytes)
+        self._validate_requests = checked_flag("validate_requests", validate_requests)
+        self._transport = Transport(
+            api_key=key,
+            base_url=checked_base_url(base_url),
+            organization=checked_credential("organization", organization, "OPENAI_ORG_ID"),
+            project=checked_credential("project", project, "OPENAI_PROJECT_ID"),
+            default_headers=checked_headers(default_headers),
+            default_query=default_query,
+            # aiohttp's connector takes 0 for "no limit".
+            max_connections=0 if limit is None else limit,
+            http_session=http_session,
+        )
         self._mode = _Mode.PARSED
         self._pacer: Pacer | None = None
         self._owns_transport = True
@@ -211,6 +208,7 @@ class AsyncImages:
         """A client with other defaults that shares this one's connections.
 
         ``timeout=None`` keeps the current timeout; pass ``Timeout(total=None)`` to lift it.
+        A bad option raises ``ConfigurationError`` naming it.
         """
         clone = copy.copy(self)
         clone._owns_transport = False
@@ -220,12 +218,13 @@ class AsyncImages:
             clone._timeout = checked_timeout(timeout)
         if max_retries is not None:
             clone._retry_policy = attrs.evolve(
-                self._retry_policy, max_retries=_checked_retries(max_retries)
+                clone._retry_policy, max_retries=checked_retries(max_retries)
             )
         if max_retry_wait is not None:
-            clone._retry_policy = attrs.evolve(clone._retry_policy, max_server_wait=max_retry_wait)
+            wait = checked_seconds("max_retry_wait", max_retry_wait)
+            clone._retry_policy = attrs.evolve(clone._retry_policy, max_server_wait=wait)
         if validate_requests is not None:
-            clone._validate_requests = validate_requests
+            clone._validate_requests = checked_flag("validate_requests", validate_requests)
         return clone
 
     def _in_mode(self, mode: _Mode) -> AsyncImages:
@@ -621,10 +620,10 @@ class AsyncImages:
         if image.b64_payload is not None:
             return image.decode()
         if image.url is None:
-            raise ValueError("the image has neither b64_json nor url")
+            raise ImageDecodeError("the image has neither b64_json nor url")
         return await self._transport.download(
             image.url,
-            timeout=timeout if timeout is not None else self._timeout,
+            timeout=self._timeout if timeout is None else checked_timeout(timeout, per_call=True),
             max_bytes=self._max_response_bytes,
         )
 
@@ -645,11 +644,11 @@ class AsyncImages:
         """Send and shape the result for this client's response mode."""
         policy = self._retry_policy
         if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=_checked_retries(max_retries))
+            policy = attrs.evolve(policy, max_retries=checked_retries(max_retries, per_call=True))
         streams = self._mode is _Mode.STREAMING or (self._mode is _Mode.PARSED and request.stream)
         opened = await self._transport.send(
             request,
-            timeout=checked_timeout(timeout) if timeout is not None else self._timeout,
+            timeout=self._timeout if timeout is None else checked_timeout(timeout, per_call=True),
             policy=policy,
             pacer=self._pacer,
             read_limit=None if streams else self._max_response_bytes,

@@ -1,32 +1,61 @@
 """``images-async batch FILE.jsonl --out DIR``: a resumable fan-out from a JSON Lines file.
 
-Each input line is one request: a JSON object with an ``endpoint`` (``generate``, ``edit``
-or ``variation``; ``generate`` when absent) and that method's parameters; image paths are
-relative to the input file. Every finished line is appended to ``DIR/results.jsonl`` and
-flushed to disk at once, so a crash or Ctrl-C loses nothing that finished; a record's
-``files`` are named relative to ``DIR``. Running the same command again skips the lines
-recorded as successful and retries the rest.
+Input: each non-blank line is one request, a JSON object with an ``endpoint``
+(``generate``, ``edit`` or ``variation``; ``generate`` when absent) and that method's
+parameters; image paths are relative to the input file (see ``INPUT_EXAMPLES``).
+
+Results: every finished line gets one record appended to ``DIR/results.jsonl`` and flushed
+to disk at once, so a crash or Ctrl-C loses nothing that finished. A record holds the line
+number, ``line_sha256`` (the SHA-256 of the line's normalised text: the JSON re-written
+with sorted keys and no spaces, or the stripped text when it is not JSON), ``ok``, and
+either the ``files`` written (named relative to ``DIR``) or the ``error``. Any failure of
+one line (a refused request, an image that cannot be downloaded or decoded, a line that is
+no request) becomes that line's failed record; the batch goes on.
+
+Resuming: a line counts as done when its latest record under the same line number *and*
+the same hash is a success. Running the command again retries everything else: failed
+lines, and lines whose text changed since (or that moved, which shifts their numbers;
+re-running a moved line is the price of never skipping a line that was not done).
+
+Files: a line's images are ``line-NNNNN-HHHHHHHH-image-K.EXT`` (line number, the first 8
+hex digits of the line's hash, image number from 1). They are downloaded and decoded
+first, then written under temporary names and renamed into place together, and only then
+recorded: a line has all its files and its record, or none. Because the hash is in the
+name, a line edited and run again never overwrites the images of its earlier text; only a
+re-run of the very same text (its record lost, or ``results.jsonl`` deleted) replaces its
+own files, so re-runs never pile up ``-2`` copies.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeAlias
 
 import attrs
 
 from ._async_images import AsyncImages
 from ._errors import APIStatusError, ImagesError
 from ._fanout import Outcome
-from ._output import Progress, save_response
+from ._output import Progress, extension_for, replace_files
 from ._requests import EditRequest, GenerateRequest, ImageRequest, VariationRequest
 
 RESULTS_FILE = "results.jsonl"
+
+#: One input line of each endpoint, as shown by ``images-async batch --help``.
+INPUT_EXAMPLES = (
+    '{"prompt": "a red kite over the sea", "model": "gpt-image-1", "quality": "low"}',
+    '{"endpoint": "edit", "image": "room.png", "mask": "mask.png", "prompt": "add a plant"}',
+    '{"endpoint": "variation", "image": "cat.png", "n": 2, "size": "256x256"}',
+)
+
+#: A line's identity for resuming: its number and the SHA-256 of its normalised text.
+LineKey: TypeAlias = "tuple[int, str]"
 
 _REQUEST_TYPES: Mapping[str, type[GenerateRequest] | type[EditRequest] | type[VariationRequest]]
 _REQUEST_TYPES = {
@@ -42,6 +71,9 @@ _REQUEST_TYPES = {
 
 class BadLineError(ImagesError, ValueError):
     """An input line that is not a usable request."""
+
+
+# -- reading lines -------------------------------------------------------------------------
 
 
 def _resolve_paths(value: Any, base: Path) -> Any:
@@ -60,6 +92,8 @@ def parse_line(text: str, base: Path) -> ImageRequest:
         fields = json.loads(text)
     except ValueError as exc:
         raise BadLineError(f"not valid JSON: {exc}") from None
+    except RecursionError:  # the parser recurses once per level of nesting
+        raise BadLineError("not valid JSON: nested too deeply") from None
     if not isinstance(fields, dict):
         raise BadLineError("a line must be a JSON object")
     endpoint = fields.pop("endpoint", "generate")
@@ -78,9 +112,30 @@ def parse_line(text: str, base: Path) -> ImageRequest:
         raise BadLineError(str(exc)) from None
 
 
-def completed_lines(results: Path) -> set[int]:
-    """Line numbers whose latest recorded result is a success."""
-    done: set[int] = set()
+def line_sha256(text: str) -> str:
+    """The SHA-256 (hex) of a line's normalised text, so re-formatting is no edit."""
+    try:
+        normalised = json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+    except (ValueError, RecursionError):
+        normalised = text.strip()
+    # surrogatepass: a lone surrogate in a non-JSON line must not crash the hash.
+    return hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def line_keys(source: Path) -> list[LineKey]:
+    """The key of every non-blank line of ``source``, in order."""
+    with source.open(encoding="utf-8") as file:
+        return [
+            (number, line_sha256(text)) for number, text in enumerate(file, start=1) if text.strip()
+        ]
+
+
+# -- the results file ----------------------------------------------------------------------
+
+
+def completed_keys(results: Path) -> set[LineKey]:
+    """The (line, hash) keys whose latest recorded result is a success."""
+    done: set[LineKey] = set()
     if not results.exists():
         return done
     with results.open(encoding="utf-8") as file:
@@ -89,20 +144,24 @@ def completed_lines(results: Path) -> set[int]:
                 record = json.loads(text)
             except ValueError:
                 continue  # a line cut short by a crash: that request runs again
-            if not isinstance(record, dict) or not isinstance(record.get("line"), int):
+            if not isinstance(record, dict):
                 continue
+            line, digest = record.get("line"), record.get("line_sha256")
+            if not isinstance(line, int) or not isinstance(digest, str):
+                continue  # no hash (an older version's record): cannot tell, so run again
             if record.get("ok"):
-                done.add(record["line"])
+                done.add((line, digest))
             else:
-                done.discard(record["line"])
+                done.discard((line, digest))
     return done
 
 
-def _error_record(line: int, error: BaseException) -> dict[str, Any]:
+def _error_record(key: LineKey, error: BaseException) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "line": line,
+        "line": key[0],
+        "line_sha256": key[1],
         "ok": False,
-        "error": str(error),
+        "error": str(error) or type(error).__name__,
         "error_type": type(error).__name__,
     }
     if isinstance(error, APIStatusError):
@@ -111,14 +170,16 @@ def _error_record(line: int, error: BaseException) -> dict[str, Any]:
 
 
 class _ResultLog:
-    """Appends one JSON record per finished line and forces it to disk."""
+    """Appends one JSON record per finished line and forces it to disk; with ``echo``, also
+    prints each record there as a JSON line."""
 
-    def __init__(self, file: IO[str]) -> None:
+    def __init__(self, file: IO[str], echo: IO[str] | None) -> None:
         self._file = file
+        self._echo = echo
 
     @classmethod
     @contextlib.contextmanager
-    def appending(cls, results: Path) -> Iterator[_ResultLog]:
+    def appending(cls, results: Path, echo: IO[str] | None) -> Iterator[_ResultLog]:
         """Open ``results`` for appending, after ending a last line a crash cut short."""
         with results.open("a+b") as probe:
             if probe.tell() > 0:
@@ -127,41 +188,56 @@ class _ResultLog:
                     # Otherwise the next record would join the broken line and be lost too.
                     probe.write(b"\n")
         with results.open("a", encoding="utf-8") as file:
-            yield cls(file)
+            yield cls(file, echo)
 
     def write(self, record: Mapping[str, Any]) -> None:
-        self._file.write(json.dumps(record) + "\n")
+        text = json.dumps(record)
+        self._file.write(text + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
+        if self._echo is not None:
+            print(text, file=self._echo, flush=True)
 
 
-def _pending(source: Path, done: set[int], log: _ResultLog) -> Iterator[tuple[int, ImageRequest]]:
+# -- running -------------------------------------------------------------------------------
+
+
+def _pending(
+    source: Path, keys: Mapping[int, str], done: set[LineKey], log: _ResultLog
+) -> Iterator[tuple[LineKey, ImageRequest]]:
     """The requests still to run, read lazily; unusable lines are logged as failures."""
     with source.open(encoding="utf-8") as file:
         for number, text in enumerate(file, start=1):
-            if number in done or not text.strip():
+            key = (number, keys.get(number) or line_sha256(text))
+            if key in done or not text.strip():
                 continue
             try:
-                yield number, parse_line(text, source.parent)
-            except ValueError as exc:  # BadLineError and InvalidRequestError alike
-                log.write(_error_record(number, exc))
+                yield key, parse_line(text, source.parent)
+            except Exception as exc:  # whatever a line does, it fails that line only
+                log.write(_error_record(key, exc))
 
 
-async def _record(
-    images: AsyncImages, outcome: Outcome[ImageRequest], line: int, out: Path, log: _ResultLog
+async def _finish_line(
+    images: AsyncImages, outcome: Outcome[ImageRequest], key: LineKey, out: Path, log: _ResultLog
 ) -> bool:
-    if outcome.response is None:
-        assert outcome.error is not None
-        log.write(_error_record(line, outcome.error))
-        return False
-    response = outcome.response
+    """Write a line's files and its record (or its failure); returns whether it succeeded."""
     try:
-        paths = await save_response(images, response, out, f"line-{line:05d}")
-    except ImagesError as error:  # a URL that failed to download fails its line only
-        log.write(_error_record(line, error))
+        response = outcome.unwrap()
+        if not response.data:
+            raise ValueError("the response holds no images")
+        contents = [await images.read_image(image) for image in response.data]
+        stem = f"line-{key[0]:05d}-{key[1][:8]}"
+        names = [
+            f"{stem}-image-{number}.{extension_for(response.output_format, content)}"
+            for number, content in enumerate(contents, start=1)
+        ]
+        # No await from here on: Ctrl-C cannot fall between the files and their record.
+        paths = replace_files(out, list(zip(names, contents, strict=True)))
+    except Exception as error:  # any failure of one line fails that line only
+        log.write(_error_record(key, error))
         return False
-    files = [path.name for path in paths]
-    log.write({"line": line, "ok": True, "created": response.created, "files": files})
+    record = {"line": key[0], "line_sha256": key[1], "ok": True, "created": response.created}
+    log.write({**record, "files": [path.name for path in paths]})
     return True
 
 
@@ -173,22 +249,22 @@ async def run_batch(
     concurrency: int,
     requests_per_minute: float | None = None,
     images_per_minute: float | None = None,
+    json_lines: bool = False,
 ) -> int:
-    """Run every pending line of ``source``; returns 0 when all lines have succeeded."""
-    await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+    """Run every pending line of ``source`` into the existing directory ``out``; returns 0
+    when all lines have succeeded. ``json_lines`` prints each record on stdout (and the
+    summary on stderr)."""
     results = out / RESULTS_FILE
-    done = completed_lines(results)
-    skipped = len(done)
-    with source.open(encoding="utf-8") as file:
-        total = sum(1 for text in file if text.strip())
-    progress = Progress(total - skipped, "batch")
-    line_of_index: list[int] = []
+    keys = dict(line_keys(source))
+    done = completed_keys(results) & set(keys.items())
+    progress = Progress(len(keys) - len(done), "batch")
+    key_of_index: list[LineKey] = []
     succeeded = 0
-    with _ResultLog.appending(results) as log:
+    with _ResultLog.appending(results, sys.stdout if json_lines else None) as log:
 
         def requests() -> Iterator[ImageRequest]:
-            for line, request in _pending(source, done, log):
-                line_of_index.append(line)
+            for key, request in _pending(source, keys, done, log):
+                key_of_index.append(key)
                 yield request
 
         run = images.run_many(
@@ -200,14 +276,15 @@ async def run_batch(
         try:
             async with contextlib.aclosing(run) as outcomes:
                 async for outcome in outcomes:
-                    line = line_of_index[outcome.index]
-                    succeeded += await _record(images, outcome, line, out, log)
+                    key = key_of_index[outcome.index]
+                    succeeded += await _finish_line(images, outcome, key, out, log)
                     progress.advance()
         finally:
             progress.close()
-    not_done = total - len(completed_lines(results))
+    not_done = len(set(keys.items()) - completed_keys(results))
     print(
-        f"batch: {succeeded} succeeded now, {skipped} were done before, {not_done} failed; "
-        f"results in {results}"
+        f"batch: {succeeded} succeeded now, {len(done)} were done before, {not_done} failed; "
+        f"results in {results}",
+        file=sys.stderr if json_lines else sys.stdout,
     )
     return 0 if not_done == 0 else 1

@@ -3,6 +3,7 @@
 Commands: ``generate``, ``edit``, ``variations`` and ``batch`` (a resumable JSON Lines
 fan-out) against the API or any ``--base-url``; ``serve`` to run the offline emulator; and
 ``demo``, which needs neither network nor key.
+Every command creates its ``--out`` and proves it writable before its first request.
 Errors are printed as one line with a non-zero exit status; Ctrl-C stops cleanly.
 """
 
@@ -14,15 +15,23 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._async_images import AsyncImages
+from ._batch import INPUT_EXAMPLES, run_batch
 from ._converter import response_to_json
 from ._errors import ImagesError
 from ._models import CompletedImageEvent, ImagesResponse, PartialImageEvent
-from ._output import Progress, save_response, slug, write_new_file
+from ._output import (
+    Progress,
+    extension_for,
+    output_directory,
+    save_response,
+    slug,
+    write_new_file,
+)
 from ._requests import VariationRequest
 from ._version import __version__
 
@@ -53,6 +62,14 @@ def _at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _port(text: str) -> int:
+    """An argparse type: a TCP port number, 0 to 65535."""
+    port = _at_least(0)(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"must be at most 65535, not {port}")
+    return port
+
+
 def _positive_float(text: str) -> float:
     """An argparse type: a number above zero."""
     try:
@@ -74,12 +91,14 @@ def _fault_plan(text: str) -> FaultPlan:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+def _add_connection_options(
+    parser: argparse.ArgumentParser, json_help: str = "print the response JSON"
+) -> None:
     parser.add_argument("--base-url", help="API root (default: $OPENAI_BASE_URL or OpenAI's)")
     parser.add_argument("--timeout", type=_positive_float, help="seconds per attempt (default 600)")
     parser.add_argument("--max-retries", type=_at_least(0), help="retries per request (default 2)")
     parser.add_argument("--out", type=Path, default=Path("."), help="directory for the images")
-    parser.add_argument("--json", action="store_true", help="print the response JSON")
+    parser.add_argument("--json", action="store_true", help=json_help)
 
 
 def _add_common_image_options(parser: argparse.ArgumentParser) -> None:
@@ -129,21 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_image_options(variations)
     _add_connection_options(variations)
 
-    batch = commands.add_parser(
-        "batch", help="run a JSON Lines file of requests, resumably (see --help)"
-    )
-    batch.add_argument("file", type=Path, metavar="FILE.jsonl")
-    batch.add_argument("--concurrency", type=_at_least(1), default=16, help="requests at once")
-    batch.add_argument(
-        "--requests-per-minute", type=_positive_float, help="client-side request budget"
-    )
-    batch.add_argument("--images-per-minute", type=_positive_float, help="client-side image budget")
-    _add_connection_options(batch)
-    batch.set_defaults(out=None)
+    _add_batch_parser(commands)
 
     serve = commands.add_parser("serve", help="run the offline emulator of the Images API")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_at_least(0), default=8080, help="0 picks a free port")
+    serve.add_argument("--port", type=_port, default=8080, help="0 picks a free port")
     serve.add_argument("--latency-ms", type=float, default=0.0, help="delay before answers")
     serve.add_argument(
         "--faults", type=_fault_plan, help='inject faults, e.g. "429,500,reset" or "rate=0.2:500"'
@@ -153,10 +162,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = commands.add_parser("demo", help="offline tour: generate, edit, stream, fan out")
-    demo.add_argument("--out", type=Path, default=Path("images-async-demo"))
+    demo.add_argument(
+        "--out",
+        type=Path,
+        help="a new or empty directory (default: the next images-async-demo/run-N)",
+    )
     demo.add_argument("--variations", type=_at_least(0), default=32, help="variations to fan out")
     demo.add_argument("--concurrency", type=_at_least(1), default=16)
     return parser
+
+
+_BATCH_DESCRIPTION = """\
+Run one request per line of FILE.jsonl, resumably. Each line is a JSON object: an
+"endpoint" (generate, edit or variation; generate when absent) and that call's
+parameters; image paths are relative to FILE.jsonl. For example:
+
+{examples}
+
+Every finished line gets a record in OUT/results.jsonl (OUT defaults to FILE without
+.jsonl): its line number, line_sha256 (a hash of the line's text), and the files it wrote
+(line-NNNNN-HASH-image-K.png) or its error. Run the same command again to retry the rest:
+a line counts as done only while its text is unchanged (re-formatting the JSON is no
+change) and it stays on the same line number; lines edited or moved run again. With
+--json, each record is also printed on stdout as a JSON line (and the summary goes to
+stderr).
+"""
+
+
+def _add_batch_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    batch = commands.add_parser(
+        "batch",
+        help="run a JSON Lines file of requests, resumably (see --help)",
+        description=_BATCH_DESCRIPTION.format(examples="\n".join(INPUT_EXAMPLES)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    batch.add_argument("file", type=Path, metavar="FILE.jsonl")
+    batch.add_argument("--concurrency", type=_at_least(1), default=16, help="requests at once")
+    batch.add_argument(
+        "--requests-per-minute", type=_positive_float, help="client-side request budget"
+    )
+    batch.add_argument("--images-per-minute", type=_positive_float, help="client-side image budget")
+    _add_connection_options(batch, json_help="also print each result record as a JSON line")
+    batch.set_defaults(out=None)
 
 
 def _image_params(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
@@ -172,6 +219,14 @@ def _client(args: argparse.Namespace) -> AsyncImages:
     if args.max_retries is not None:
         options["max_retries"] = args.max_retries
     return AsyncImages(**options)
+
+
+@contextlib.asynccontextmanager
+async def _session(args: argparse.Namespace, out: Path) -> AsyncIterator[AsyncImages]:
+    """The client, once ``out`` is proven writable: no call is paid for and then lost."""
+    async with _client(args) as images:
+        with output_directory(out):
+            yield images
 
 
 _COMMON = ("model", "n", "size", "response_format", "user")
@@ -200,14 +255,15 @@ async def _stream_to_files(out: Path, stream: ImageEventStream, stem: str) -> No
                 continue
             if event.b64_payload is None:
                 continue
-            extension = event.output_format or "png"
-            path = write_new_file(out, f"{stem}-{kind}", extension, event.decode())
+            content = event.decode()
+            extension = extension_for(event.output_format, content)
+            path = write_new_file(out, f"{stem}-{kind}", extension, content)
             print(f"{event.type}: {path}")
 
 
 async def command_generate(args: argparse.Namespace) -> int:
     params = _image_params(args, (*_COMMON, *_GPT, "style", "moderation"))
-    async with _client(args) as images:
+    async with _session(args, args.out) as images:
         stem = slug(args.prompt)
         if args.stream:
             stream = await images.generate(prompt=args.prompt, stream=True, **params)
@@ -221,7 +277,7 @@ async def command_generate(args: argparse.Namespace) -> int:
 async def command_edit(args: argparse.Namespace) -> int:
     params = _image_params(args, (*_COMMON, *_GPT, "input_fidelity"))
     image: Any = args.images[0] if len(args.images) == 1 else list(args.images)
-    async with _client(args) as images:
+    async with _session(args, args.out) as images:
         stem = f"edit-{slug(args.prompt)}"
         if args.stream:
             stream = await images.edit(
@@ -239,7 +295,7 @@ async def command_variations(args: argparse.Namespace) -> int:
     requests = [VariationRequest(image=path, **params) for path in args.images]
     failures = 0
     progress = Progress(len(requests), "variations")
-    async with _client(args) as images:
+    async with _session(args, args.out) as images:
         # run_many paces the calls and shares a 429's cooldown among them.
         run = images.run_many(
             requests,
@@ -265,10 +321,8 @@ async def command_variations(args: argparse.Namespace) -> int:
 
 
 async def command_batch(args: argparse.Namespace) -> int:
-    from ._batch import run_batch
-
     out = args.out if args.out is not None else args.file.with_suffix("")
-    async with _client(args) as images:
+    async with _session(args, out) as images:
         return await run_batch(
             images,
             args.file,
@@ -276,6 +330,7 @@ async def command_batch(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             requests_per_minute=args.requests_per_minute,
             images_per_minute=args.images_per_minute,
+            json_lines=args.json,
         )
 
 
@@ -288,7 +343,11 @@ async def command_serve(args: argparse.Namespace) -> int:
         faults=args.faults,
     )
     emulator = Emulator(config)
-    base_url = await emulator.start(host=args.host, port=args.port)
+    try:
+        base_url = await emulator.start(host=args.host, port=args.port)
+    except OSError as exc:  # the port is taken, the host unknown...
+        reason = exc.strerror or str(exc)
+        raise OSError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
     try:
         print(f"Images API emulator listening on {base_url} (Ctrl-C to stop)", flush=True)
         await asyncio.Event().wait()
@@ -300,8 +359,7 @@ async def command_serve(args: argparse.Namespace) -> int:
 async def command_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
-    status: int = await run_demo(args.out, variations=args.variations, concurrency=args.concurrency)
-    return status
+    return await run_demo(args.out, variations=args.variations, concurrency=args.concurrency)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {

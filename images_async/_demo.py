@@ -3,27 +3,49 @@
 It starts the emulator in-process on 127.0.0.1, then generates an image, edits it through a
 mask, streams a generation with partial images, fans out variations concurrently, and writes
 every PNG plus a contact sheet (a grid of the results) into one directory.
+
+Where: ``--out DIR`` names a new or empty directory; without it, each run gets the next
+``images-async-demo/run-N``. The demo never writes into a directory that holds files, so it
+neither overwrites nor piles up copies, and it deletes nothing.
+The variations are of many different inputs (windows panning across the tour's pictures),
+because the emulator draws the same variation for the same input.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from ._async_images import AsyncImages
 from ._models import CompletedImageEvent, PartialImageEvent
-from ._output import Progress, write_new_file
+from ._output import OutputError, Progress, output_directory, write_new_file
 from ._requests import VariationRequest
 from .testing.emulator import Emulator
 from .testing.pictures import Pixels, decode_png, resized
 from .testing.png import encode_png
 
 DEMO_KEY = "sk-demo-offline"
+DEMO_ROOT = Path("images-async-demo")
 SHEET_COLUMNS = 8
 THUMBNAIL_EDGE = 128
+#: Pictures are scaled to this edge before windows of ``WINDOW_EDGE`` pan across them.
 IMAGE_EDGE = 512
+WINDOW_EDGE = 256
 SHEET_BACKGROUND = b"\x20\x20\x24"
+RGB = 3
+
+
+def next_run_directory(root: Path) -> Path:
+    """``root/run-N``, N one above every run already there (the directory is not made)."""
+    numbers = [0]
+    if root.is_dir():
+        for path in root.iterdir():
+            if match := re.fullmatch(r"run-(\d+)", path.name):
+                numbers.append(int(match[1]))
+    return root / f"run-{max(numbers) + 1}"
 
 
 def centre_mask(edge: int) -> bytes:
@@ -34,6 +56,29 @@ def centre_mask(edge: int) -> bytes:
     hole_row = opaque * quarter + clear * (edge - 2 * quarter) + opaque * quarter
     rows = [hole_row if quarter <= y < edge - quarter else plain_row for y in range(edge)]
     return encode_png(edge, edge, rows, alpha=True)
+
+
+def variation_sources(pictures: Sequence[bytes], count: int) -> list[bytes]:
+    """``count`` different square PNGs: windows panning diagonally across each picture in
+    turn (a diagonal step moves across both horizontal and vertical bands)."""
+    if count == 0:
+        return []
+    canvases = [
+        resized(decode_png(picture).to_rgb(), IMAGE_EDGE, IMAGE_EDGE) for picture in pictures
+    ]
+    per_canvas = -(-count // len(canvases))
+    step = (IMAGE_EDGE - WINDOW_EDGE) / max(per_canvas - 1, 1)
+    sources = []
+    for index in range(count):
+        canvas = canvases[index % len(canvases)]
+        offset = round(index // len(canvases) * step)
+        rows = tuple(
+            row[offset * RGB : (offset + WINDOW_EDGE) * RGB]
+            for row in canvas.rows[offset : offset + WINDOW_EDGE]
+        )
+        window = Pixels(width=WINDOW_EDGE, height=WINDOW_EDGE, channels=RGB, rows=rows)
+        sources.append(window.encode())
+    return sources
 
 
 def contact_sheet(pictures: list[bytes], columns: int = SHEET_COLUMNS) -> bytes:
@@ -61,78 +106,104 @@ def contact_sheet(pictures: list[bytes], columns: int = SHEET_COLUMNS) -> bytes:
     return Pixels(width=width, height=height, channels=3, rows=tuple(rows)).encode()
 
 
-async def run_demo(out: Path, *, variations: int, concurrency: int) -> int:
-    """Run the tour, write the files into ``out`` and print a summary; returns 0."""
+class _Album:
+    """The pictures of the tour, each written to ``out`` as it comes."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.saved: list[Path] = []
+        self.pictures: list[bytes] = []
+
+    def keep(self, stem: str, picture: bytes) -> bytes:
+        self.saved.append(write_new_file(self.out, stem, "png", picture))
+        self.pictures.append(picture)
+        return picture
+
+
+async def _single_calls(images: AsyncImages, album: _Album) -> list[bytes]:
+    """Generate, edit and stream one image each; returns the three final pictures."""
+    prompt = "a lighthouse on a cliff at dusk"
+    generated = await images.generate(prompt=prompt, model="gpt-image-1", size="1024x1024")
+    original = album.keep("1-generated", generated.data[0].decode())
+    print(f"generated    1 image  ({len(original):,} bytes)")
+
+    edited = await images.edit(
+        image=("lighthouse.png", original),
+        mask=centre_mask(1024),
+        prompt="a hot-air balloon in the sky",
+        model="gpt-image-1",
+    )
+    finals = [original, album.keep("2-edited", edited.data[0].decode())]
+    print("edited       1 image  through a mask")
+
+    stream = await images.generate(
+        prompt="a fox in the snow", model="gpt-image-1", stream=True, partial_images=2
+    )
+    async with stream:
+        async for event in stream:
+            if isinstance(event, PartialImageEvent):
+                album.keep(f"3-stream-partial-{event.partial_image_index + 1}", event.decode())
+            elif isinstance(event, CompletedImageEvent):
+                finals.append(album.keep("3-stream-final", event.decode()))
+    print("streamed     1 image  with 2 partial images")
+    return finals
+
+
+async def _fan_out(
+    images: AsyncImages, album: _Album, sources: list[bytes], concurrency: int
+) -> int:
+    """One variation of each source, ``concurrency`` at a time; returns the failures."""
+    requests = [
+        VariationRequest(image=(f"window-{i}.png", source), size="256x256", model="dall-e-2")
+        for i, source in enumerate(sources)
+    ]
+    progress = Progress(len(requests), "variations")
     started = time.monotonic()
-    saved: list[Path] = []
-    pictures: list[bytes] = []
-
-    def keep(stem: str, picture: bytes) -> None:
-        saved.append(write_new_file(out, stem, "png", picture))
-        pictures.append(picture)
-
-    async with (
-        Emulator() as emulator,
-        AsyncImages(api_key=DEMO_KEY, base_url=emulator.base_url) as images,
-    ):
-        print(f"emulator on {emulator.base_url}; writing into {out}/")
-        prompt = "a lighthouse on a cliff at dusk"
-        generated = await images.generate(prompt=prompt, model="gpt-image-1", size="1024x1024")
-        original = generated.data[0].decode()
-        keep("1-generated", original)
-        print(f"generated    1 image  ({len(original):,} bytes)")
-
-        edited = await images.edit(
-            image=("lighthouse.png", original),
-            mask=centre_mask(1024),
-            prompt="a hot-air balloon in the sky",
-            model="gpt-image-1",
-        )
-        keep("2-edited", edited.data[0].decode())
-        print("edited       1 image  through a mask")
-
-        stream = await images.generate(
-            prompt="a fox in the snow", model="gpt-image-1", stream=True, partial_images=2
-        )
-        async with stream:
-            async for event in stream:
-                if isinstance(event, PartialImageEvent):
-                    keep(f"3-stream-partial-{event.partial_image_index + 1}", event.decode())
-                elif isinstance(event, CompletedImageEvent):
-                    keep("3-stream-final", event.decode())
-        print("streamed     1 image  with 2 partial images")
-
-        small = resized(decode_png(original).to_rgb(), IMAGE_EDGE, IMAGE_EDGE).encode()
-        requests = [
-            VariationRequest(image=(f"seed-{i}.png", small), size="256x256", model="dall-e-2")
-            for i in range(variations)
-        ]
-        progress = Progress(len(requests), "variations")
-        fan_out_started = time.monotonic()
-        failures = 0
-        run = images.run_many(requests, concurrency=concurrency, ordered=True)
-        async with contextlib.aclosing(run) as outcomes:
-            async for outcome in outcomes:
-                progress.advance()
-                if outcome.response is None:
-                    failures += 1
-                    print(f"variation {outcome.index + 1} failed: {outcome.error}")
-                    continue
-                picture = await images.read_image(outcome.response.data[0])
-                keep(f"4-variation-{outcome.index + 1:02d}", picture)
-        progress.close()
-        # A coarse clock can read no time at all for a tiny fan-out: never divide by zero.
-        fan_out_seconds = max(time.monotonic() - fan_out_started, 1e-6)
-        print(
-            f"fanned out   {variations} variations, {concurrency} at a time, in "
-            f"{fan_out_seconds:.2f} s ({variations / fan_out_seconds:.0f} requests/s)"
-        )
-        requests_made = len(emulator.requests)
-
-    sheet = write_new_file(out, "contact-sheet", "png", contact_sheet(pictures))
-    elapsed = time.monotonic() - started
+    failures = 0
+    run = images.run_many(requests, concurrency=concurrency, ordered=True)
+    async with contextlib.aclosing(run) as outcomes:
+        async for outcome in outcomes:
+            progress.advance()
+            if outcome.response is None:
+                failures += 1
+                print(f"variation {outcome.index + 1} failed: {outcome.error}")
+                continue
+            picture = await images.read_image(outcome.response.data[0])
+            album.keep(f"4-variation-{outcome.index + 1:02d}", picture)
+    progress.close()
+    # A coarse clock can read no time at all for a tiny fan-out: never divide by zero.
+    seconds = max(time.monotonic() - started, 1e-6)
     print(
-        f"done: {requests_made} requests, {len(saved)} images and a contact sheet "
-        f"({sheet}) in {elapsed:.2f} s"
+        f"fanned out   {len(requests)} variations, {concurrency} at a time, in "
+        f"{seconds:.2f} s ({len(requests) / seconds:.0f} requests/s)"
+    )
+    return failures
+
+
+async def run_demo(out: Path | None, *, variations: int, concurrency: int) -> int:
+    """Run the tour into ``out`` (a new or empty directory; None: the next run directory)
+    and print a summary; returns 0, or 1 when a variation failed."""
+    started = time.monotonic()
+    out = next_run_directory(DEMO_ROOT) if out is None else out
+    with output_directory(out):
+        if any(out.iterdir()):
+            raise OutputError(
+                f"{out} already holds files: give the demo a new or empty directory "
+                "(without --out, each run gets a fresh one)"
+            )
+        album = _Album(out)
+        async with (
+            Emulator() as emulator,
+            AsyncImages(api_key=DEMO_KEY, base_url=emulator.base_url) as images,
+        ):
+            print(f"emulator on {emulator.base_url}; writing into {out}/")
+            finals = await _single_calls(images, album)
+            sources = variation_sources(finals, variations)
+            failures = await _fan_out(images, album, sources, concurrency)
+            requests_made = len(emulator.requests)
+        sheet = write_new_file(out, "contact-sheet", "png", contact_sheet(album.pictures))
+    print(
+        f"done: {requests_made} requests, {len(album.saved)} images and a contact sheet "
+        f"({sheet}) in {time.monotonic() - started:.2f} s"
     )
     return 1 if failures else 0

@@ -88,6 +88,45 @@ class APIResponseValidationError(APIError):
         self.request_id = request_id
 
 
+class APIStreamError(APIError):
+    """An ``error`` event in an image stream: the call failed after its ``200`` status.
+
+    ``code``, ``param`` and ``type`` are the event's, None when it gave none; ``body`` is
+    the event's error object.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        body: Mapping[str, Any],
+        request_id: str | None = None,
+        retries_taken: int = 0,
+    ) -> None:
+        super().__init__(message, retries_taken=retries_taken)
+        self.body = body
+        self.request_id = request_id
+        self.code: str | None = _optional_str(body.get("code"))
+        self.param: str | None = _optional_str(body.get("param"))
+        self.type: str | None = _optional_str(body.get("type"))
+
+    def __str__(self) -> str:
+        # One line, as APIStatusError's.
+        details = {"code": self.code, "param": self.param, "request_id": self.request_id}
+        parts = [" ".join(self.message.split())]
+        parts += [f"{name}={value}" for name, value in details.items() if value]
+        return " ".join(parts)
+
+
+def stream_event_error(
+    event: Mapping[str, Any], *, request_id: str | None, retries_taken: int = 0
+) -> APIStreamError:
+    """The :class:`APIStreamError` of an error event, nested (``{"error": {...}}``) or flat."""
+    details = _error_details(event)
+    message = _optional_str(details.get("message")) or "the server reported an error mid-stream"
+    return APIStreamError(message, body=details, request_id=request_id, retries_taken=retries_taken)
+
+
 class APIStatusError(APIError):
     """The API answered with a 4xx or 5xx status."""
 
@@ -202,3 +241,20 @@ def _error_details(body: object) -> Mapping[str, Any]:
 
 def _optional_str(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+class ConfigurationError(ImagesError, ValueError):
+    """A client option was rejected when the client was made or derived (``with_options``).
+
+    ``option`` names it (``"base_url"``, ``"max_connections"``, ...). The message never quotes
+    a credential: not the API key, nor a user or password written into ``base_url``.
+    """
+
+    def __init__(self, message: str, *, option: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.option = option
+
+
+class ImageDecodeError(ImagesError, ValueError):
+    """An image's inline payload is missing or is not valid base64."""

@@ -2,9 +2,11 @@
 
 Workers pull requests from the caller's (possibly lazy or endless) iterable one at a time,
 so a batch of a million lines is never held in memory. Each request ends in one outcome,
-a response or the exception it raised; the caller leaving the iteration early (``break``,
-an exception, cancellation) cancels the calls in flight and waits for them to release their
-connections before the iteration returns.
+a response or the exception it raised. When the iterable itself raises, no new request is
+pulled, the calls already sent finish and yield their outcomes, and then the iterable's
+exception propagates. The caller leaving the iteration early (``break``, an exception,
+cancellation) cancels the calls in flight and waits for them to release their connections
+before the iteration returns.
 """
 
 from __future__ import annotations
@@ -122,6 +124,9 @@ class _FanOut(Generic[_R]):
             try:
                 pulled = await self._next_request()
             except Exception as error:
+                # The other workers finish the calls they have sent, then find the source
+                # exhausted (a generator that raised is closed): every sent call gets its
+                # outcome before the error is re-raised.
                 self._results.put_nowait(_SourceFailed(error))
                 return
             if pulled is None:
@@ -148,10 +153,13 @@ class _FanOut(Generic[_R]):
         finished = asyncio.ensure_future(self._signal_when_done(workers))
         held: dict[int, Outcome[_R]] = {}
         next_index = 0
+        failed: _SourceFailed | None = None
         try:
             while (item := await self._results.get()) is not _FINISHED:
                 if isinstance(item, _SourceFailed):
-                    raise item.error
+                    # Raised once the calls in flight have all given their outcomes.
+                    failed = item if failed is None else failed
+                    continue
                 assert isinstance(item, Outcome)
                 self.report(item)
                 if not ordered:
@@ -161,6 +169,8 @@ class _FanOut(Generic[_R]):
                 while next_index in held:
                     yield held.pop(next_index)
                     next_index += 1
+            if failed is not None:
+                raise failed.error
         finally:
             for task in (*workers, finished):
                 task.cancel()

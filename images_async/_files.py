@@ -2,7 +2,9 @@
 
 Uploads are read once, up front, into bytes: validation needs their headers, and a request
 that is retried replays the very same bytes. The content type comes from the bytes
-themselves (PNG, JPEG, WEBP), so an image is never sent as ``application/octet-stream``.
+themselves (PNG, JPEG, WEBP), so an image is never sent as ``application/octet-stream``;
+any other file (which only an unknown model or ``validate_requests=False`` lets through) is
+typed by its file name, and as ``application/octet-stream`` when the name says nothing.
 """
 
 from __future__ import annotations

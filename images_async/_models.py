@@ -12,6 +12,8 @@ import binascii
 
 import attrs
 
+from ._errors import ImageDecodeError
+
 
 @attrs.frozen(kw_only=True)
 class InputTokensDetails:
@@ -50,12 +52,13 @@ class Usage:
 
 
 def _decode_base64(payload: bytes | None, what: str) -> bytes:
+    """The bytes of a base64 payload; :class:`ImageDecodeError` when missing or malformed."""
     if payload is None:
-        raise ValueError(f"{what} carries no b64_json payload")
+        raise ImageDecodeError(f"{what} carries no b64_json payload")
     try:
         return base64.b64decode(payload, validate=True)
     except binascii.Error as exc:
-        raise ValueError(f"{what} carries malformed base64: {exc}") from None
+        raise ImageDecodeError(f"{what} carries malformed base64: {exc}") from None
 
 
 @attrs.frozen(kw_only=True)
@@ -72,13 +75,15 @@ class Image:
     @property
     def b64_json(self) -> str | None:
         """The base64 text as a string, as in the JSON body (built on each access)."""
-        return None if self.b64_payload is None else self.b64_payload.decode("ascii")
+        # UTF-8 as the body was: a damaged payload is shown as sent, and fails in decode().
+        return None if self.b64_payload is None else self.b64_payload.decode("utf-8", "replace")
 
     def decode(self) -> bytes:
         """The image file's bytes, decoded from the inline base64 payload.
 
-        Raises :class:`ValueError` when the image only has a URL; use
-        ``AsyncImages.read_image`` to get the bytes in either case.
+        Raises ``ImageDecodeError`` (a ``ValueError``) when the image only has a URL or
+        its payload is not valid base64; use ``AsyncImages.read_image`` to get the bytes in
+        either case.
         """
         return _decode_base64(self.b64_payload, "this image")
 
@@ -135,7 +140,7 @@ class PartialImageEvent(ImageStreamEvent):
     """The base64 text as ASCII bytes."""
 
     def decode(self) -> bytes:
-        """The partial image file's bytes."""
+        """The partial image file's bytes (``ImageDecodeError`` if missing or damaged)."""
         return _decode_base64(self.b64_payload, "this event")
 
 
@@ -159,7 +164,7 @@ class CompletedImageEvent(ImageStreamEvent):
     """The base64 text as ASCII bytes."""
 
     def decode(self) -> bytes:
-        """The final image file's bytes."""
+        """The final image file's bytes (``ImageDecodeError`` if missing or damaged)."""
         return _decode_base64(self.b64_payload, "this event")
 
 

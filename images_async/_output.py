@@ -1,53 +1,182 @@
-"""Output helpers of the command line: file names that never overwrite, saving a
-response's images, progress bars."""
+"""Every file the command line writes: the output directory, file names, and the writes.
+
+``output_directory`` creates ``--out`` and proves it writable before a command sends its
+first (paid) request. File names are built from a stem the CLI chose and an extension from
+a fixed set (``png``, ``jpeg``, ``webp``; otherwise the type sniffed from the bytes, else
+``bin``), never from text a server sent; and every path is resolved and checked to lie
+directly inside the output directory before a byte is written. Also: the progress bar.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from ._async_images import AsyncImages
+from ._imageinfo import inspect_image
 from ._models import ImagesResponse
 
+#: The formats the API produces; a file extension is one of these or ``bin``.
+KNOWN_FORMATS = frozenset({"png", "jpeg", "webp"})
+#: Bounds the search for a free name, so a directory full of taken names fails, not hangs.
+_MAX_NAME_TRIES = 1000
 
-def unique_path(directory: Path, stem: str, extension: str) -> Path:
+
+class OutputError(OSError):
+    """The output directory cannot be used, or a name would leave it."""
+
+
+# -- the directory -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def output_directory(out: Path) -> Iterator[Path]:
+    """Create ``out`` if needed and prove it writable; yields ``out``.
+
+    On leaving, the directories this created are removed again if they are still empty, so
+    a command that failed or was interrupted before writing anything leaves nothing behind.
+    Directories that already existed, and anything with files in it, are never removed.
+    """
+    created: list[Path] = []
+    try:
+        try:
+            _make_directories(out, created)
+            _prove_writable(out)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            if exc.filename is not None and Path(exc.filename) != out:
+                reason = f"{reason}: {exc.filename}"
+            raise OutputError(f"cannot write into {out}: {reason}") from None
+        yield out
+    finally:
+        for directory in reversed(created):  # the deepest first
+            with contextlib.suppress(OSError):  # not empty (or gone): it stays as it is
+                directory.rmdir()
+
+
+def _make_directories(out: Path, created: list[Path]) -> None:
+    """``mkdir -p out``, noting (in ``created``) exactly the directories made here."""
+    missing = []
+    for directory in (out, *out.parents):
+        if directory.is_dir():
+            break
+        if directory.exists() or directory.is_symlink():
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(directory))
+        missing.append(directory)
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            if not directory.is_dir():
+                raise
+            continue  # made by someone else meanwhile: not ours to remove
+        created.append(directory)
+
+
+def _prove_writable(out: Path) -> None:
+    # Permission bits do not tell (root, ACLs, read-only mounts): only a write does.
+    descriptor, name = tempfile.mkstemp(dir=out, prefix=".images-async-probe-")
+    os.close(descriptor)
+    os.unlink(name)
+
+
+# -- names ---------------------------------------------------------------------------------
+
+
+def extension_for(declared: str | None, content: bytes) -> str:
+    """The file extension for an image: ``declared`` when it is a known format, else the
+    format sniffed from ``content``, else ``bin``."""
+    if declared in KNOWN_FORMATS:
+        return declared
+    info = inspect_image(content)
+    return info.format if info is not None else "bin"
+
+
+def path_inside(directory: Path, name: str) -> Path:
+    """``directory / name``; raises :class:`OutputError` unless that is a plain name that
+    resolves (symbolic links followed) to an entry directly inside ``directory``."""
+    path = directory / name
+    if Path(name).name != name or path.resolve().parent != directory.resolve():
+        raise OutputError(f"refusing to write {name!r}: it would land outside {directory}")
+    return path
+
+
+def _unique_path(directory: Path, stem: str, extension: str) -> Path:
     """A path in ``directory`` that does not exist yet: ``stem.ext``, ``stem-2.ext``, ..."""
-    candidate = directory / f"{stem}.{extension}"
-    counter = 2
-    while candidate.exists():
-        candidate = directory / f"{stem}-{counter}.{extension}"
-        counter += 1
-    return candidate
+    for counter in range(1, _MAX_NAME_TRIES + 1):
+        suffix = "" if counter == 1 else f"-{counter}"
+        candidate = path_inside(directory, f"{stem}{suffix}.{extension}")
+        if not candidate.exists() and not candidate.is_symlink():
+            return candidate
+    raise OutputError(f"could not find a free file name for {stem}.{extension} in {directory}")
+
+
+# -- writes --------------------------------------------------------------------------------
 
 
 def write_new_file(directory: Path, stem: str, extension: str, content: bytes) -> Path:
     """Write ``content`` to a fresh file; never replaces an existing one, even in a race."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for _ in range(1000):
-        path = unique_path(directory, stem, extension)
+    for _ in range(_MAX_NAME_TRIES):
+        path = _unique_path(directory, stem, extension)
         try:
             with path.open("xb") as file:
                 file.write(content)
         except FileExistsError:
             continue  # another process took the name between the check and the open
         return path
-    raise OSError(f"could not find a free file name for {stem}.{extension} in {directory}")
+    raise OutputError(f"could not find a free file name for {stem}.{extension} in {directory}")
+
+
+def replace_files(directory: Path, files: Sequence[tuple[str, bytes]]) -> list[Path]:
+    """Write ``(name, content)`` pairs into ``directory`` as one set: all or none.
+
+    Each file goes to a hidden temporary name first; only when all are written are they
+    renamed into place (replacing files of the same names). Any failure, Ctrl-C included,
+    removes the temporary files and any of the set already renamed.
+    """
+    targets = [path_inside(directory, name) for name, _ in files]
+    pending: list[tuple[Path, Path]] = []
+    placed: list[Path] = []
+    try:
+        for target, (_, content) in zip(targets, files, strict=True):
+            descriptor, name = tempfile.mkstemp(
+                dir=directory, prefix=f".{target.name}.", suffix=".part"
+            )
+            pending.append((Path(name), target))
+            with open(descriptor, "wb") as file:
+                file.write(content)
+        for temporary, target in pending:
+            os.replace(temporary, target)
+            placed.append(target)
+    except BaseException:
+        for path in [temporary for temporary, _ in pending] + placed:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        raise
+    return targets
 
 
 async def save_response(
     images: AsyncImages, response: ImagesResponse, out: Path, stem: str
 ) -> list[Path]:
-    """Write every image of ``response`` to a new ``out/stem-<n>.<format>`` (n from 1).
+    """Write every image of ``response`` to a new ``out/stem-<n>.<ext>`` (n from 1).
 
-    Images that came as URLs are downloaded with ``images``; returns the paths written.
+    Images that came as URLs are downloaded with ``images``, all of them before the first
+    file is written; returns the paths written.
     """
-    extension = response.output_format or "png"
-    saved = []
-    for number, image in enumerate(response.data, start=1):
-        content = await images.read_image(image)
-        saved.append(write_new_file(out, f"{stem}-{number}", extension, content))
-    return saved
+    contents = [await images.read_image(image) for image in response.data]
+    return [
+        write_new_file(
+            out, f"{stem}-{number}", extension_for(response.output_format, content), content
+        )
+        for number, content in enumerate(contents, start=1)
+    ]
 
 
 def slug(text: str, limit: int = 40) -> str:

@@ -143,13 +143,21 @@ def _check_vocabulary(
         raise _fail(name, f"{value!r} is not accepted by this model (accepted: {choices})")
 
 
-def check_prompt(prompt: object, rules: ModelRules | None) -> None:
+def check_prompt(params: Mapping[str, object], rules: ModelRules | None) -> None:
+    """A prompt is required text; its length limit is the model's.
+
+    Without a model the server picks a known one, so the largest known limit holds; a model
+    the table does not know has no known limit, and none is applied.
+    """
+    prompt = params.get("prompt")
     if prompt is None:
         raise _fail("prompt", "is required")
     if not isinstance(prompt, str):
         raise _fail("prompt", f"must be a string, not {type(prompt).__name__}")
     if not prompt:
         raise _fail("prompt", "must not be empty")
+    if rules is None and params.get("model") is not None:
+        return
     limit = rules.prompt_limit if rules else MAX_PROMPT_ANY_MODEL
     if len(prompt) > limit:
         model = rules.name if rules else "any model"
@@ -266,7 +274,7 @@ def rules_for(model: object, endpoint: Endpoint) -> ModelRules | None:
 def validate_generate(params: Mapping[str, object]) -> None:
     """Check the parameters of a generation request."""
     rules = rules_for(params.get("model"), "generate")
-    check_prompt(params.get("prompt"), rules)
+    check_prompt(params, rules)
     _check_common(params)
     if rules:
         _check_model_values(params, rules)
@@ -327,7 +335,7 @@ def _check_mask(mask: UploadFile, image: UploadFile) -> None:
 def validate_edit_parameters(params: Mapping[str, object]) -> ModelRules | None:
     """Check what an edit request says besides its files; returns the model's rules."""
     rules = rules_for(params.get("model"), "edit")
-    check_prompt(params.get("prompt"), rules)
+    check_prompt(params, rules)
     _check_common(params)
     if rules:
         _check_model_values(params, rules)

@@ -4,7 +4,10 @@
 * :class:`StreamedResponse` — the body not read yet; iterate it in chunks, lines or events.
 * :class:`ImageEventStream` — what ``generate(stream=True)`` returns: parsed events.
 
-Each of them releases its connection when the body is finished, and on ``close``.
+Each of them releases its connection when the body is finished, and on ``close``. Bodies
+arrive decoded (gzip, deflate) from the transport; ``max_response_bytes`` counts decoded bytes.
+A stream of events never ends quietly without its image: see
+:meth:`StreamedResponse.iter_events`.
 """
 
 from __future__ import annotations
@@ -14,17 +17,52 @@ import contextlib
 import datetime
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Mapping,
+)
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
-import aiohttp
 from multidict import CIMultiDictProxy
 
 from ._converter import ResponseShapeError, parse_images_response, parse_stream_event
-from ._errors import APIResponseValidationError
-from ._models import ImagesResponse, ImageStreamEvent
-from ._transport import OpenResponse, _aiohttp_errors_mapped
+from ._errors import APIResponseValidationError, stream_event_error
+from ._models import CompletedImageEvent, ImagesResponse, ImageStreamEvent, UnknownStreamEvent
+from ._transport import OpenResponse, ReceivedResponse
+
+
+class IncompleteStreamError(APIResponseValidationError):
+    """A ``stream=True`` call whose answer ended without its final image.
+
+    Either the event stream stopped before any ``*.completed`` event, or the server answered
+    with plain JSON whose images cannot be replayed as events; ``response`` then holds it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        body: bytes,
+        request_id: str | None = None,
+        response: ImagesResponse | None = None,
+        retries_taken: int = 0,
+    ) -> None:
+        super().__init__(
+            message,
+            status_code=status_code,
+            body=body,
+            request_id=request_id,
+            retries_taken=retries_taken,
+        )
+        #: The parsed JSON answer, when the server sent one instead of events.
+        self.response = response
 
 
 def _validation_error(info: _ResponseInfo, message: str, body: bytes) -> APIResponseValidationError:
@@ -75,7 +113,7 @@ class RawResponse(_ResponseInfo):
 
     def __init__(self, opened: OpenResponse, content: bytes) -> None:
         super().__init__(opened)
-        #: The body as received.
+        #: The body as received, its content coding (gzip, deflate) undone.
         self.content = content
 
     @property
@@ -90,13 +128,15 @@ class RawResponse(_ResponseInfo):
         return _parse_images_body(self, self.content)
 
     def events(self) -> list[ImageStreamEvent]:
-        """The events of a streamed call (``stream=True``) whose body was read in full."""
-        events = []
-        for data in _sse_data_blocks(self.content.splitlines()):
-            try:
-                events.append(parse_stream_event(data))
-            except ResponseShapeError as exc:
-                raise _validation_error(self, f"unexpected stream event: {exc}", data) from None
+        """The events of a streamed call (``stream=True``) whose body was read in full.
+
+        Raises where iterating them would: see :meth:`StreamedResponse.iter_events`.
+        """
+        if self.content_type == "application/json":
+            return list(_replayed_events(self, self.content))
+        checker = _EventChecker(self)
+        events = [checker.parse(block) for block in _sse_blocks(self.content.splitlines())]
+        checker.finish()
         return events
 
     def __repr__(self) -> str:
@@ -106,7 +146,14 @@ class RawResponse(_ResponseInfo):
         )
 
 
-def _sse_data_blocks(lines: list[bytes]) -> list[bytes]:
+class _SSEBlock(NamedTuple):
+    """One server-sent event: its ``event:`` name ("" if none) and its joined data."""
+
+    name: str
+    data: bytes
+
+
+def _sse_blocks(lines: Iterable[bytes]) -> list[_SSEBlock]:
     parser = _SSEParser()
     blocks = [block for line in lines if (block := parser.feed(line)) is not None]
     if (last := parser.feed(b"")) is not None:
@@ -115,20 +162,131 @@ def _sse_data_blocks(lines: list[bytes]) -> list[bytes]:
 
 
 class _SSEParser:
-    """Joins ``data:`` lines into one payload per event (the rest of SSE is not used)."""
+    """Joins ``data:`` lines into one payload per event, with its ``event:`` name.
+
+    The rest of SSE (ids, retry, comments) is not used.
+    """
 
     def __init__(self) -> None:
+        self._name = ""
         self._data: list[bytes] = []
 
-    def feed(self, line: bytes) -> bytes | None:
-        """Feed one line without its ending; returns an event's data when one completes."""
+    def feed(self, line: bytes) -> _SSEBlock | None:
+        """Feed one line without its ending; returns an event when one completes."""
         if not line:
-            data, self._data = self._data, []
-            return b"\n".join(data) if data else None
+            name, data, self._name, self._data = self._name, self._data, "", []
+            return _SSEBlock(name, b"\n".join(data)) if data else None
         if line.startswith(b"data:"):
-            value = line[5:]
-            self._data.append(value[1:] if value.startswith(b" ") else value)
+            self._data.append(_field_value(line[5:]))
+        elif line.startswith(b"event:"):
+            self._name = _field_value(line[6:]).decode("utf-8", "replace")
         return None
+
+
+def _field_value(value: bytes) -> bytes:
+    return value[1:] if value.startswith(b" ") else value
+
+
+class _EventChecker:
+    """Parses a stream's events and holds it to its promise: an image, or an error.
+
+    An ``error`` event raises :class:`APIStreamError`; :meth:`finish` raises
+    :class:`IncompleteStreamError` when no ``*.completed`` event came.
+    """
+
+    def __init__(self, info: _ResponseInfo) -> None:
+        self._info = info
+        self._completed = False
+
+    def parse(self, block: _SSEBlock) -> ImageStreamEvent:
+        try:
+            event = parse_stream_event(block.data)
+        except ResponseShapeError as exc:
+            self._raise_if_error(block.name, _json_object(block.data))
+            message = f"unexpected stream event: {exc}"
+            raise _validation_error(self._info, message, block.data) from None
+        if isinstance(event, UnknownStreamEvent):
+            self._raise_if_error(block.name, event.data)
+        self._completed = self._completed or isinstance(event, CompletedImageEvent)
+        return event
+
+    def finish(self) -> None:
+        if not self._completed:
+            raise _incomplete(self._info, "the event stream ended without a completed image")
+
+    def _raise_if_error(self, name: str, document: Mapping[str, Any] | None) -> None:
+        if document is None:
+            return
+        kind = str(document.get("type") or name)
+        if kind == "error" or kind.endswith(".error") or isinstance(document.get("error"), dict):
+            raise stream_event_error(
+                document,
+                request_id=self._info.request_id,
+                retries_taken=self._info.retries_taken,
+            )
+
+
+def _json_object(data: bytes) -> Mapping[str, Any] | None:
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _incomplete(
+    info: _ResponseInfo, message: str, response: ImagesResponse | None = None
+) -> IncompleteStreamError:
+    return IncompleteStreamError(
+        message,
+        status_code=info.status_code,
+        body=b"",
+        request_id=info.request_id,
+        response=response,
+        retries_taken=info.retries_taken,
+    )
+
+
+def _replayed_events(info: _ResponseInfo, content: bytes) -> list[CompletedImageEvent]:
+    """A plain JSON answer to ``stream=True`` as the completed events a stream ends with.
+
+    A proxy that drops ``stream`` makes the server answer so; the images are paid for, so
+    they are handed on rather than lost. Images without inline data (or none at all) cannot
+    be events: :class:`IncompleteStreamError` then carries the parsed answer.
+    """
+    response = _parse_images_body(info, content)
+    if not response.data or any(image.b64_payload is None for image in response.data):
+        message = "a stream=True call got plain JSON without inline images (see .response)"
+        raise _incomplete(info, message, response)
+    kind = "image_edit" if info._url.path.endswith("/edits") else "image_generation"
+    return [
+        CompletedImageEvent(
+            type=f"{kind}.completed",
+            created_at=response.created,
+            size=response.size,
+            quality=response.quality,
+            background=response.background,
+            output_format=response.output_format,
+            usage=response.usage,
+            b64_payload=image.b64_payload,
+        )
+        for image in response.data
+    ]
+
+
+async def _regrouped(chunks: AsyncGenerator[bytes, None], size: int) -> AsyncGenerator[bytes, None]:
+    """``chunks`` re-cut into pieces of exactly ``size`` bytes, but for the last."""
+    # A bytearray grows in amortised O(1), and one cut per chunk keeps it small.
+    pending = bytearray()
+    async with contextlib.aclosing(chunks):
+        async for chunk in chunks:
+            pending += chunk
+            whole = len(pending) - len(pending) % size
+            for start in range(0, whole, size):
+                yield bytes(pending[start : start + size])
+            del pending[:whole]
+    if pending:
+        yield bytes(pending)
 
 
 class StreamedResponse(_ResponseInfo):
@@ -136,36 +294,38 @@ class StreamedResponse(_ResponseInfo):
 
     def __init__(self, opened: OpenResponse, max_bytes: int) -> None:
         super().__init__(opened)
-        self._response: aiohttp.ClientResponse = opened.response
+        self._response: ReceivedResponse = opened.response
         self._max_bytes = max_bytes
         self._consumed = False
 
     async def iter_bytes(self, chunk_size: int | None = None) -> AsyncGenerator[bytes, None]:
         """The body in chunks as they arrive, or in chunks of ``chunk_size`` bytes.
 
-        With ``chunk_size`` every chunk but the last holds exactly that many bytes.
+        With ``chunk_size`` every chunk but the last holds exactly that many bytes. The body
+        comes decoded (gzip, deflate); past ``max_response_bytes`` decoded bytes, iterating
+        raises :class:`APIResponseValidationError`.
         """
         self._start_consuming()
+        chunks = self._capped_chunks()
+        if chunk_size:
+            chunks = _regrouped(chunks, chunk_size)
         try:
-            async with _aiohttp_errors_mapped():
-                content = self._response.content
-                if not chunk_size:
-                    async for chunk in content.iter_any():
-                        yield chunk
-                else:
-                    # aiohttp's chunks are at most chunk_size long, often shorter: regroup
-                    # them. ``pending`` stays below 2 * chunk_size, so one cut per step does.
-                    pending = b""
-                    async for chunk in content.iter_chunked(chunk_size):
-                        pending += chunk
-                        if len(pending) >= chunk_size:
-                            yield pending[:chunk_size]
-                            pending = pending[chunk_size:]
-                    if pending:
-                        yield pending
+            async with contextlib.aclosing(chunks):
+                async for chunk in chunks:
+                    yield chunk
             self._response.release()
         finally:
             self._response.close()
+
+    async def _capped_chunks(self) -> AsyncGenerator[bytes, None]:
+        size = 0
+        async with contextlib.aclosing(self._response.chunks()) as chunks:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > self._max_bytes:
+                    message = f"the response is larger than max_response_bytes={self._max_bytes}"
+                    raise _validation_error(self, message, b"")
+                yield chunk
 
     async def iter_text(self, chunk_size: int | None = None) -> AsyncGenerator[str, None]:
         """The body as text (UTF-8), decoded incrementally."""
@@ -206,33 +366,32 @@ class StreamedResponse(_ResponseInfo):
             yield bytes(pending).removesuffix(b"\r")
 
     async def iter_events(self) -> AsyncGenerator[ImageStreamEvent, None]:
-        """The server-sent events of a ``stream=True`` call, parsed."""
-        parser = _SSEParser()
+        """The server-sent events of a ``stream=True`` call, parsed.
+
+        Never ends quietly without the image. An ``error`` event raises
+        :class:`APIStreamError` (with the event's message, code, param and type); a stream
+        that ends before any ``*.completed`` event raises :class:`IncompleteStreamError`
+        once its other events were yielded. A plain JSON images body instead of events (a
+        proxy that dropped ``stream``) is yielded as one :class:`CompletedImageEvent` per
+        image; without inline images it raises :class:`IncompleteStreamError` holding it.
+        """
+        if self.content_type == "application/json":
+            for event in _replayed_events(self, await self.read()):
+                yield event
+            return
+        parser, checker = _SSEParser(), _EventChecker(self)
         async with contextlib.aclosing(self._iter_raw_lines()) as lines:
             async for line in lines:
-                if (data := parser.feed(line)) is not None:
-                    yield self._parse_event(data)
-        if (data := parser.feed(b"")) is not None:
-            yield self._parse_event(data)
-
-    def _parse_event(self, data: bytes) -> ImageStreamEvent:
-        try:
-            return parse_stream_event(data)
-        except ResponseShapeError as exc:
-            raise _validation_error(self, f"unexpected stream event: {exc}", data) from None
+                if (block := parser.feed(line)) is not None:
+                    yield checker.parse(block)
+        if (block := parser.feed(b"")) is not None:
+            yield checker.parse(block)
+        checker.finish()
 
     async def read(self) -> bytes:
-        """The rest of the body, at most ``max_response_bytes``."""
-        chunks: list[bytes] = []
-        size = 0
+        """The rest of the body, decoded, at most ``max_response_bytes``."""
         async with contextlib.aclosing(self.iter_bytes()) as body:
-            async for chunk in body:
-                size += len(chunk)
-                if size > self._max_bytes:
-                    message = f"the response is larger than max_response_bytes={self._max_bytes}"
-                    raise _validation_error(self, message, b"")
-                chunks.append(chunk)
-        return b"".join(chunks)
+            return b"".join([chunk async for chunk in body])
 
     async def parse(self) -> ImagesResponse:
         """Read the body and parse it as an :class:`ImagesResponse`."""
@@ -255,7 +414,11 @@ class ImageEventStream:
     """The events of ``generate(..., stream=True)`` / ``edit(..., stream=True)``.
 
     Iterate it with ``async for``; use it as an async context manager (or call
-    ``aclose()``) to free the connection when you stop early.
+    ``aclose()``) to free the connection when you stop early. It never ends quietly without
+    the image: an ``error`` event raises :class:`APIStreamError`, a stream that ends before
+    its ``*.completed`` event raises :class:`IncompleteStreamError`, and a plain JSON answer
+    (a proxy dropped ``stream``) is yielded as completed events. See
+    :meth:`StreamedResponse.iter_events`.
     """
 
     def __init__(self, response: StreamedResponse) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from multidict import CIMultiDictProxy
 
+from ._errors import ConfigurationError
 from ._models import ImagesResponse, ImageStreamEvent
 from ._response import (
     ImageEventStream,
@@ -214,15 +215,16 @@ class SyncFacade(_ClosedOnExit):
     _parent: SyncFacade | None = None
 
     def _attach(self, async_client: AsyncImages, runner: LoopThread | None = None) -> None:
+        if not async_client._transport.owns_session:
+            raise ConfigurationError(
+                "http_session: Images runs on a private event loop, so it cannot use a session "
+                "created for another loop; use AsyncImages with your own session instead",
+                option="http_session",
+            )
         self._async = async_client
         self._runner = runner or LoopThread()
         # Closes the loop and the connections if the user never calls close(): at garbage
         # collection or at interpreter exit (while the daemon loop thread still runs).
-        if not async_client._transport.owns_session:
-            raise ValueError(
-                "Images runs on a private event loop, so it cannot use an http_session "
-                "created for another loop; use AsyncImages with your own session instead"
-            )
         self._finalizer = weakref.finalize(self, _shut_down, self._runner, async_client)
 
     def _call(self, awaitable: Awaitable[Any]) -> Any:

@@ -4,6 +4,11 @@ Everything aiohttp raises is turned into the package's own exceptions here (see
 :func:`_aiohttp_errors_mapped`), so no aiohttp exception reaches users. The session is
 created lazily inside the running loop and shared by every call of the client, so all calls
 draw from one connection pool.
+
+Bodies leave this module as :class:`ReceivedResponse`: decoded here, piece by piece. aiohttp's
+own decompression inflates a whole network chunk at once, so a small gzip body can become
+hundreds of megabytes before any size check sees it; this module asks only for the codings
+it undoes itself (gzip, deflate) and never inflates more than one small piece at a time.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ import json
 import platform
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from typing import TypeAlias
+import zlib
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import aclosing, asynccontextmanager
+from typing import TypeAlias, TypeVar
 
 import aiohttp
 import attrs
-from multidict import CIMultiDict, MultiDict
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict
 from yarl import URL
 
 from ._errors import (
@@ -30,7 +36,6 @@ from ._errors import (
     APITimeoutError,
     ClientClosedError,
     ImagesError,
-    InvalidRequestError,
     status_error,
 )
 from ._files import UploadFile, build_form
@@ -41,6 +46,12 @@ from ._version import __version__
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Error bodies are small; a larger one is cut here rather than held in memory.
 MAX_ERROR_BODY_BYTES = 64 * 1024
+#: The content codings :class:`ReceivedResponse` undoes, and so the only ones asked for.
+ACCEPT_ENCODING = "gzip, deflate"
+#: The most decoded bytes one decoding step yields, however well the body compresses.
+DECODED_PIECE_BYTES = 64 * 1024
+_CODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
+_T = TypeVar("_T")
 USER_AGENT = (
     f"images-async/{__version__} aiohttp/{aiohttp.__version__} "
     f"{platform.python_implementation()}/{platform.python_version()}"
@@ -63,20 +74,9 @@ TimeoutTypes: TypeAlias = "float | Timeout | None"
 """A timeout: seconds for the whole attempt, a :class:`Timeout`, or None for no limit."""
 
 
-def checked_timeout(timeout: TimeoutTypes) -> TimeoutTypes:
-    """``timeout`` if it is one of the accepted forms, else :class:`InvalidRequestError`."""
-    if timeout is None or isinstance(timeout, Timeout):
-        return timeout
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise InvalidRequestError(
-            f"timeout: must be a positive number of seconds or a Timeout, not {timeout!r}",
-            param="timeout",
-        )
-    return float(timeout)
-
-
 def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
-    return _converted_timeout(checked_timeout(timeout))
+    # Callers pass values the client's option rules (``_options.checked_timeout``) accepted.
+    return _converted_timeout(timeout)
 
 
 @functools.lru_cache(maxsize=64)
@@ -111,65 +111,221 @@ class PreparedRequest:
 
 
 @attrs.frozen(kw_only=True)
-class OpenResponse:
-    """A successful response, with its body when the caller asked for it to be read."""
+class CallLabel:
+    """What an error message may say about a request: never its headers or query string."""
 
-    response: aiohttp.ClientResponse
-    retries_taken: int
-    started: float
-    """``time.monotonic()`` when the call began."""
-    content: bytes | None = None
-    """The whole body, read within the attempt (so a failure while reading is retried)."""
+    method: str
+    path: str
+    """The URL's path only: a query string can hold secrets (signed download URLs)."""
+    timeout: aiohttp.ClientTimeout
+
+    @classmethod
+    def of(cls, method: str, url: URL, timeout: aiohttp.ClientTimeout) -> CallLabel:
+        return cls(method=method, path=url.path, timeout=timeout)
+
+
+def _timeout_message(call: CallLabel, exc: BaseException) -> str:
+    """Which configured limit ran out, after how long, on which call."""
+    timeout = call.timeout
+    what = "no answer in time"
+    # aiohttp >= 3.10 raises ConnectionTimeoutError / SocketTimeoutError; 3.9 raises a bare
+    # ServerTimeoutError for both, told apart by its text. A total timeout is a bare
+    # TimeoutError, often with no text at all, so the text is never the message.
+    from_socket = isinstance(exc, aiohttp.ServerTimeoutError)
+    if from_socket and timeout.connect is not None and str(exc).startswith("Connection timeout"):
+        what = f"no connection within {timeout.connect:g}s (connect timeout)"
+    elif from_socket and timeout.sock_read is not None:
+        what = f"no data for {timeout.sock_read:g}s (read timeout)"
+    elif timeout.total is not None:
+        what = f"not done within {timeout.total:g}s (total timeout)"
+    return f"{call.method} {call.path} timed out: {what}"
 
 
 @asynccontextmanager
-async def _aiohttp_errors_mapped() -> AsyncIterator[None]:
+async def _aiohttp_errors_mapped(call: CallLabel) -> AsyncIterator[None]:
     """Translate aiohttp and socket failures into :class:`APIConnectionError` subclasses."""
     try:
         yield
     except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-        raise APITimeoutError(f"request timed out ({exc or 'no response in time'})") from exc
+        raise APITimeoutError(_timeout_message(call, exc)) from exc
     except aiohttp.ClientError as exc:
         raise APIConnectionError(f"connection error: {exc or type(exc).__name__}") from exc
     except OSError as exc:
         raise APIConnectionError(f"connection error: {exc}") from exc
 
 
-async def read_limited(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The body, or its first ``limit`` bytes; raises :class:`APIConnectionError` on failure."""
-    chunks: list[bytes] = []
-    size = 0
-    async with _aiohttp_errors_mapped():
-        async for chunk in response.content.iter_any():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-    body = b"".join(chunks)
-    return body if size <= limit else body[:limit]
+class _Inflater:
+    """Undoes gzip or deflate in pieces of at most :data:`DECODED_PIECE_BYTES`.
 
+    ``feed`` it a network chunk, then take ``next_piece()`` until it returns None. Corrupt
+    data raises :class:`zlib.error`.
+    """
 
-async def _read_whole_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The body of a successful response, releasing the connection afterwards."""
-    try:
-        if response.content_length is not None and response.content_length <= limit:
-            async with _aiohttp_errors_mapped():
-                content = await response.read()  # the common case: one buffer, no re-joining
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self._zlib: zlib._Decompress | None = None
+        self._pending = b""
+        self._more_output = False
+
+    def feed(self, data: bytes) -> None:
+        self._pending = data
+
+    def next_piece(self) -> bytes | None:
+        """The next decoded piece of what was fed, or None once all of it is decoded."""
+        while self._pending or self._more_output:
+            inflater = self._current()
+            piece = inflater.decompress(self._pending, DECODED_PIECE_BYTES)
+            self._pending = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+            # A full piece can leave output inside zlib even when no input is left.
+            self._more_output = len(piece) == DECODED_PIECE_BYTES and not inflater.eof
+            if piece:
+                return piece
+        return None
+
+    def finish(self) -> None:
+        if self._zlib is not None and not self._zlib.eof:
+            raise zlib.error("the compressed data ends early")
+
+    def _current(self) -> zlib._Decompress:
+        if self._zlib is not None and not self._zlib.eof:
+            return self._zlib
+        if self._zlib is not None and self.coding != "gzip":
+            raise zlib.error("data after the end of the compressed data")
+        # A gzip body may hold several members, each one decoded in turn.
+        if self.coding == "gzip":
+            wbits = 16 + zlib.MAX_WBITS
         else:
-            content = await read_limited(response, limit + 1)
-    except BaseException:
-        response.close()  # a half-read connection cannot be reused
-        raise
-    if len(content) > limit:
-        response.close()
-        raise APIResponseValidationError(
-            f"the response is larger than max_response_bytes={limit}",
-            status_code=response.status,
-            body=b"",
-            request_id=response.headers.get("x-request-id"),
+            # HTTP's deflate is zlib-wrapped, whose first byte names method 8 in its low
+            # nibble; some servers send raw deflate instead (aiohttp accepts both too).
+            wbits = zlib.MAX_WBITS if self._pending[0] & 0x0F == 8 else -zlib.MAX_WBITS
+        self._zlib = zlib.decompressobj(wbits)
+        return self._zlib
+
+
+class ReceivedResponse:
+    """A response as the rest of the package sees it: status, headers and decoded body.
+
+    The body is read piece by piece with its content coding undone, aiohttp's errors met on
+    the way mapped; nothing of aiohttp shows through.
+    """
+
+    def __init__(self, response: aiohttp.ClientResponse, call: CallLabel) -> None:
+        self._response = response
+        self._call = call
+        self.status: int = response.status
+        self.reason: str = response.reason or ""
+        self.headers: CIMultiDictProxy[str] = response.headers
+        self.url: URL = response.url
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("x-request-id")
+
+    def invalid(self, message: str) -> APIResponseValidationError:
+        return APIResponseValidationError(
+            message, status_code=self.status, body=b"", request_id=self.request_id
         )
-    response.release()
-    return content
+
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
+        """The decoded body as it arrives; :class:`APIResponseValidationError` if it will not
+        decode (an unknown ``Content-Encoding``, corrupt or truncated compressed data)."""
+        inflater = self._inflater()
+        async with _aiohttp_errors_mapped(self._call):
+            async for chunk in self._response.content.iter_any():
+                if inflater is None:
+                    yield chunk
+                    continue
+                inflater.feed(chunk)
+                while (piece := self._decoding(inflater, inflater.next_piece)) is not None:
+                    yield piece
+        if inflater is not None:
+            self._decoding(inflater, inflater.finish)
+
+    def _inflater(self) -> _Inflater | None:
+        header = self.headers.get("Content-Encoding", "")
+        codings = [c.strip().lower() for c in header.split(",")]
+        codings = [coding for coding in codings if coding not in ("", "identity")]
+        if not codings:
+            return None
+        if len(codings) == 1 and codings[0] in _CODINGS:
+            return _Inflater(_CODINGS[codings[0]])
+        raise self.invalid(
+            f"cannot decode Content-Encoding {header!r}: only gzip and deflate are supported"
+        )
+
+    def _decoding(self, inflater: _Inflater, step: Callable[[], _T]) -> _T:
+        """``step()``, with corrupt compressed data reported as the server's fault."""
+        try:
+            return step()
+        except zlib.error as exc:
+            raise self.invalid(f"the body is not valid {inflater.coding} data: {exc}") from None
+
+    async def read(self, limit: int, *, what: str = "the response") -> bytes:
+        """The whole decoded body; :class:`APIResponseValidationError` past ``limit`` bytes.
+
+        Reading stops at the first byte past the limit. Always frees the connection.
+        """
+        try:
+            content = await self._read(limit, what)
+        except BaseException:
+            self.close()  # a half-read connection cannot be reused
+            raise
+        self.release()
+        return content
+
+    async def _read(self, limit: int, what: str) -> bytes:
+        length = self._response.content_length
+        if "Content-Encoding" not in self.headers and length is not None and length <= limit:
+            async with _aiohttp_errors_mapped(self._call):
+                return await self._response.read()  # the common case: one buffer, no joins
+        chunks: list[bytes] = []
+        size = 0
+        async with aclosing(self.chunks()) as body:
+            async for chunk in body:
+                size += len(chunk)
+                if size > limit:
+                    raise self.invalid(f"{what} is larger than max_response_bytes={limit}")
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def read_prefix(self, limit: int) -> bytes:
+        """The first ``limit`` decoded bytes, or fewer if the body will not decode further.
+
+        For error bodies: their status is the news, so a body that will not decode still
+        lets the status error through. Closes the connection.
+        """
+        prefix = bytearray()
+        try:
+            async with aclosing(self.chunks()) as body:
+                async for chunk in body:
+                    prefix += chunk
+                    if len(prefix) >= limit:
+                        break
+        except APIResponseValidationError:
+            pass
+        finally:
+            self.close()
+        return bytes(prefix[:limit])
+
+    def release(self) -> None:
+        """Give the connection back to the pool (the body was read to its end)."""
+        self._response.release()
+
+    def close(self) -> None:
+        """Drop the connection, whatever is left of the body."""
+        self._response.close()
+
+
+@attrs.frozen(kw_only=True)
+class OpenResponse:
+    """A successful response, with its body when the caller asked for it to be read."""
+
+    response: ReceivedResponse
+    retries_taken: int
+    started: float
+    """``time.monotonic()`` when the call began."""
+    content: bytes | None = None
+    """The whole body, read within the attempt (so a failure while reading is retried)."""
 
 
 def _decode_error_body(body: bytes) -> object:
@@ -211,7 +367,11 @@ class Transport:
             raise ValueError(f"base_url must be an absolute URL, not {str(base_url)!r}")
         self.max_connections = max_connections
         self._headers = CIMultiDict(
-            {"User-Agent": USER_AGENT, "Authorization": f"Bearer {api_key}"}
+            {
+                "User-Agent": USER_AGENT,
+                "Authorization": f"Bearer {api_key}",
+                "Accept-Encoding": ACCEPT_ENCODING,
+            }
         )
         if organization:
             self._headers["OpenAI-Organization"] = organization
@@ -299,6 +459,7 @@ class Transport:
         session = self._session_for_this_loop()
         client_timeout = _client_timeout(timeout)
         url = self.url_for(request)
+        call = CallLabel.of("POST", url, client_timeout)
         headers = self._headers_for(request, f"images-async-{uuid.uuid4()}")
         started = time.monotonic()
         retries_taken = 0
@@ -307,7 +468,7 @@ class Transport:
                 await pacer.wait_for_cooldown()
             try:
                 response, content = await self._attempt(
-                    session, url, headers, request, client_timeout, read_limit
+                    session, url, headers, request, call, read_limit
                 )
                 return OpenResponse(
                     response=response, retries_taken=retries_taken, started=started, content=content
@@ -342,30 +503,33 @@ class Transport:
         url: URL,
         headers: CIMultiDict[str],
         request: PreparedRequest,
-        timeout: aiohttp.ClientTimeout,
+        call: CallLabel,
         read_limit: int | None,
-    ) -> tuple[aiohttp.ClientResponse, bytes | None]:
-        async with _aiohttp_errors_mapped():
-            response = await session.post(
-                url,
-                data=request.encode_body(),
-                headers=headers,
-                timeout=timeout,
-                allow_redirects=False,
+    ) -> tuple[ReceivedResponse, bytes | None]:
+        async with _aiohttp_errors_mapped(call):
+            response = ReceivedResponse(
+                await session.post(
+                    url,
+                    data=request.encode_body(),
+                    headers=headers,
+                    timeout=call.timeout,
+                    allow_redirects=False,
+                    # Bodies are decoded by ReceivedResponse, bounded; also in a session
+                    # the caller gave us.
+                    auto_decompress=False,
+                ),
+                call,
             )
         if 200 <= response.status < 300:
             if read_limit is None:
                 return response, None
-            return response, await _read_whole_body(response, read_limit)
-        try:
-            body = await read_limited(response, MAX_ERROR_BODY_BYTES)
-        finally:
-            response.close()
+            return response, await response.read(read_limit)
+        body = await response.read_prefix(MAX_ERROR_BODY_BYTES)
         raise status_error(
             response.status,
             headers=response.headers,
             body=_decode_error_body(body),
-            reason=response.reason or "",
+            reason=response.reason,
         )
 
     async def aclose(self) -> None:
@@ -377,30 +541,29 @@ class Transport:
     async def download(self, url: str, *, timeout: TimeoutTypes, max_bytes: int) -> bytes:
         """GET an image URL. No credentials are sent: such URLs point at other hosts."""
         session = self._session_for_this_loop()
-        async with _aiohttp_errors_mapped():
-            response = await session.get(
-                url, headers={"User-Agent": USER_AGENT}, timeout=_client_timeout(timeout)
+        target = URL(url)
+        call = CallLabel.of("GET", target, _client_timeout(timeout))
+        # Signed URLs carry their signature in the query: messages name the rest only.
+        shown = target.with_user(None).with_query(None).with_fragment(None)
+        async with _aiohttp_errors_mapped(call):
+            response = ReceivedResponse(
+                await session.get(
+                    target,
+                    headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
+                    timeout=call.timeout,
+                    auto_decompress=False,
+                ),
+                call,
             )
-        try:
-            if not 200 <= response.status < 300:
-                body = await read_limited(response, MAX_ERROR_BODY_BYTES)
-                raise status_error(
-                    response.status,
-                    headers=response.headers,
-                    body=_decode_error_body(body),
-                    reason=f"downloading {url} failed: {response.reason or ''}",
-                )
-            content = await read_limited(response, max_bytes + 1)
-            if len(content) > max_bytes:
-                raise APIResponseValidationError(
-                    f"the image at {url} is larger than max_response_bytes={max_bytes}",
-                    status_code=response.status,
-                    body=b"",
-                    request_id=response.headers.get("x-request-id"),
-                )
-            return content
-        finally:
-            response.close()
+        if not 200 <= response.status < 300:
+            body = await response.read_prefix(MAX_ERROR_BODY_BYTES)
+            raise status_error(
+                response.status,
+                headers=response.headers,
+                body=_decode_error_body(body),
+                reason=f"downloading {shown} failed: {response.reason}",
+            )
+        return await response.read(max_bytes, what=f"the image at {shown}")
 
     def __repr__(self) -> str:
         return f"Transport(base_url={str(self.base_url)!r})"

@@ -3,13 +3,16 @@ and crashes.
 
 The command runs in a subprocess (``python -m images_async``) against the emulator served
 from a thread of the test process; what the emulator records shows which lines a re-run
-really sends. ``parse_line`` and ``completed_lines`` are also tested in-process.
+really sends. ``parse_line`` and ``completed_keys`` are also tested in-process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -18,9 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from plugins.api_server import TINY_PNG, Reply
+from plugins.threaded_server import ThreadedImagesAPI, serving_in_thread
 
 from images_async import EditRequest, GenerateRequest, InvalidRequestError, VariationRequest
-from images_async._batch import BadLineError, completed_lines, parse_line
+from images_async._batch import BadLineError, completed_keys, line_sha256, parse_line
 from images_async.testing import Emulator, FaultPlan, RecordedCall, run_emulator_in_thread
 from images_async.testing.png import decode_png_size, solid_png
 
@@ -60,13 +66,15 @@ def cli_env(base_url: str) -> dict[str, str]:
 
 
 def run_batch(
-    emulator: Emulator, source: Path, out: Path, *options: str
+    server: Emulator | str, source: Path, out: Path, *options: str
 ) -> subprocess.CompletedProcess[str]:
-    """One run of the command, from the test's directory (not the input file's)."""
+    """One run of the command against ``server`` (an emulator or an API root URL), from the
+    test's directory (not the input file's)."""
+    base_url = server if isinstance(server, str) else server.base_url
     return subprocess.run(
         batch_command(source, out, *options),
         cwd=source.parent.parent,
-        env=cli_env(emulator.base_url),
+        env=cli_env(base_url),
         capture_output=True,
         text=True,
         timeout=CALL_TIMEOUT,
@@ -90,6 +98,11 @@ def records(out: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue  # a record cut short by a crash
     return found
+
+
+def completed_lines(results: Path) -> set[int]:
+    """The line numbers with a success record for their (line, hash) key."""
+    return {line for line, _ in completed_keys(results)}
 
 
 def latest_by_line(out: Path) -> dict[int, dict[str, Any]]:
@@ -318,6 +331,231 @@ def test_a_record_cut_short_by_a_crash_is_tolerated(emulator: Emulator, tmp_path
     assert api_calls(emulator, seen) == []
 
 
+def test_a_line_whose_images_cannot_be_read_fails_alone(
+    threaded_api: ThreadedImagesAPI, tmp_path: Path
+) -> None:
+    lines: list[str | dict[str, Any]] = [*quick_lines(3), "[" * 100_000, *quick_lines(5)[4:]]
+    source = write_jsonl(tmp_path / "jobs" / "jobs.jsonl", lines)
+    out = tmp_path / "out"
+    api_url = f"{threaded_api.base_url}/v1"
+    # One at a time, so the replies go to lines 1, 2 and 3; line 4 never reaches the server.
+    threaded_api.reply(
+        Reply(),
+        Reply(json={"created": 1, "data": [{"b64_json": "not base64!"}]}),
+        Reply(json={"created": 1, "data": [{"revised_prompt": "neither b64_json nor url"}]}),
+    )
+
+    first = run_batch(api_url, source, out, "--max-retries", "0", "--concurrency", "1")
+
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert first.stderr == ""
+    latest = latest_by_line(out)
+    assert sorted(latest) == [1, 2, 3, 4, 5]
+    assert {line for line, record in latest.items() if record["ok"]} == {1, 5}
+    assert "base64" in latest[2]["error"]
+    assert latest[3]["error"]
+    assert latest[4]["error_type"] == "BadLineError"
+    assert_ok_files_exist(out)
+
+    second = run_batch(api_url, source, out, "--max-retries", "0", "--concurrency", "1")
+
+    assert second.returncode == 1  # line 4 stays bad
+    assert "2 succeeded now, 2 were done before, 1 failed" in second.stdout
+    assert {line for line, record in latest_by_line(out).items() if record["ok"]} == {1, 2, 3, 5}
+    assert_ok_files_exist(out)
+
+
+class SlowSecondImageAPI(ThreadedImagesAPI):
+    """The recording API plus ``/slow/{name}``, an image download that does not finish
+    before the client goes away (aiohttp cancels the handler then)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.slow_downloads = 0
+
+    def app(self) -> web.Application:
+        app = super().app()
+        app.router.add_get("/slow/{name}", self._slow_file)
+        return app
+
+    async def _slow_file(self, request: web.Request) -> web.Response:
+        self.slow_downloads += 1
+        await asyncio.sleep(CALL_TIMEOUT)
+        return web.Response(body=TINY_PNG, content_type="image/png")
+
+
+@pytest.fixture
+def slow_api() -> Iterator[SlowSecondImageAPI]:
+    api = SlowSecondImageAPI()
+    with serving_in_thread(api.app()) as api.base_url:
+        yield api
+
+
+def _default_sigint() -> None:
+    # A test run started in the background by a non-interactive shell ignores SIGINT, and
+    # children inherit that; the child must get Python's KeyboardInterrupt handler instead.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_ctrl_c_between_the_downloads_of_a_line_leaves_no_file(
+    slow_api: SlowSecondImageAPI, tmp_path: Path
+) -> None:
+    line = {"prompt": "two kites", "model": "dall-e-2", "n": 2, "response_format": "url"}
+    source = write_jsonl(tmp_path / "jobs" / "jobs.jsonl", [line])
+    out = tmp_path / "out"
+    urls = [f"{slow_api.base_url}/files/image-0.png", f"{slow_api.base_url}/slow/image-1.png"]
+    slow_api.reply(Reply(json={"created": 1, "data": [{"url": url} for url in urls]}))
+    process = subprocess.Popen(
+        batch_command(source, out, "--max-retries", "0"),
+        cwd=tmp_path,
+        env=cli_env(f"{slow_api.base_url}/v1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+    try:
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        while slow_api.slow_downloads == 0:  # the first image is in, the second on its way
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the second download never started"
+            time.sleep(POLL_INTERVAL)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=WAIT_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(WAIT_TIMEOUT)
+
+    assert process.returncode == 130
+    assert stderr.splitlines() == ["interrupted"]
+    assert [path.name for path in out.iterdir()] == ["results.jsonl"]  # no image, no temp
+    assert records(out) == []
+
+    rerun = run_batch(f"{slow_api.base_url}/v1", source, out)  # default replies: fast URLs
+
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    [record] = records(out)
+    assert len(record["files"]) == 2
+    assert_ok_files_exist(out)
+
+
+def image_files(out: Path) -> set[str]:
+    return {path.name for path in out.iterdir() if path.name != "results.jsonl"}
+
+
+def test_file_names_say_line_and_image_and_reruns_pile_nothing_up(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    lines = quick_lines(2)
+    lines[0]["n"] = 2
+    source = write_jsonl(tmp_path / "jobs" / "jobs.jsonl", lines)
+    out = tmp_path / "out"
+
+    assert run_batch(emulator, source, out).returncode == 0
+    latest = latest_by_line(out)
+    first_files = image_files(out)
+    assert first_files == {*latest[1]["files"], *latest[2]["files"]}
+    assert len(first_files) == 3
+    for line, record in latest.items():
+        for image, name in enumerate(record["files"], start=1):
+            assert re.fullmatch(rf"line-{line:05d}-[0-9a-f]{{8}}-image-{image}\.png", name), name
+
+    # Results lost: the same lines run again and their files replace their own.
+    (out / "results.jsonl").unlink()
+    assert run_batch(emulator, source, out).returncode == 0
+    assert image_files(out) == first_files
+
+    # An edited line runs again; its new files stand beside the old line's, never on them.
+    lines[0]["prompt"] = "an edited first line"
+    write_jsonl(source, lines)
+    seen = len(emulator.requests)
+    assert run_batch(emulator, source, out).returncode == 0
+    assert prompts(api_calls(emulator, seen)) == {"an edited first line"}
+    new_files = set(latest_by_line(out)[1]["files"])
+    assert len(new_files) == 2
+    assert image_files(out) == first_files | new_files
+    assert new_files.isdisjoint(first_files)
+
+
+def test_resume_follows_the_text_of_each_line(emulator: Emulator, tmp_path: Path) -> None:
+    lines: list[str | dict[str, Any]] = [*quick_lines(3)]
+    source = write_jsonl(tmp_path / "jobs" / "jobs.jsonl", lines)
+    out = tmp_path / "out"
+    assert run_batch(emulator, source, out).returncode == 0
+
+    lines[1] = {**quick_lines(2)[1], "prompt": "prompt 2, edited"}
+    write_jsonl(source, lines)
+    seen = len(emulator.requests)
+    edited = run_batch(emulator, source, out)
+
+    assert edited.returncode == 0, edited.stdout
+    assert prompts(api_calls(emulator, seen)) == {"prompt 2, edited"}
+    assert "1 succeeded now, 2 were done before, 0 failed" in edited.stdout
+
+    # Re-formatting a line (key order, spaces) is no edit.
+    lines[0] = json.dumps(dict(reversed(quick_lines(1)[0].items()))).replace(": ", ":  ")
+    write_jsonl(source, lines)
+    seen = len(emulator.requests)
+    assert run_batch(emulator, source, out).returncode == 0
+    assert api_calls(emulator, seen) == []
+
+    # Lines that moved are not the lines recorded under their new numbers: they run again.
+    write_jsonl(source, [{"prompt": "a new first line"}, *lines])
+    seen = len(emulator.requests)
+    assert run_batch(emulator, source, out).returncode == 0
+    assert prompts(api_calls(emulator, seen)) == {
+        "a new first line",
+        "prompt 1",
+        "prompt 2, edited",
+        "prompt 3",
+    }
+
+
+def test_json_prints_every_record_as_a_json_line(emulator: Emulator, tmp_path: Path) -> None:
+    source = write_jsonl(tmp_path / "jobs" / "jobs.jsonl", [*quick_lines(2), "{not json"])
+    out = tmp_path / "out"
+
+    result = run_batch(emulator, source, out, "--json")
+
+    assert result.returncode == 1
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(printed, key=lambda record: record["line"]) == sorted(
+        records(out), key=lambda record: record["line"]
+    )
+    assert [record["ok"] for record in sorted(printed, key=lambda r: r["line"])] == [
+        True,
+        True,
+        False,
+    ]
+    [summary] = result.stderr.splitlines()  # the summary keeps stdout parseable
+    assert summary.startswith("batch: 2 succeeded now")
+
+
+def test_help_shows_the_input_format_and_how_resuming_works(emulator: Emulator) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "images_async", "batch", "--help"],
+        env=cli_env(emulator.base_url),
+        capture_output=True,
+        text=True,
+        timeout=CALL_TIMEOUT,
+        check=False,
+    )
+
+    assert result.returncode == 0
+    examples = [line.strip() for line in result.stdout.splitlines() if line.strip()[:1] == "{"]
+    parsed = [parse_line(example, Path("/jobs")) for example in examples]
+    assert {type(request) for request in parsed} == {
+        GenerateRequest,
+        EditRequest,
+        VariationRequest,
+    }
+    text = " ".join(result.stdout.split())
+    assert "results.jsonl" in text
+    assert "text" in text  # a line is done only while its text is unchanged
+    assert "--json" in text
+
+
 # -- parse_line ----------------------------------------------------------------------------
 
 
@@ -354,6 +592,7 @@ def test_parse_line_resolves_image_paths_against_the_file_directory(tmp_path: Pa
     ("text", "error_type", "fragment"),
     [
         ("{oops", BadLineError, "JSON"),
+        ("[" * 100_000, BadLineError, "JSON"),
         ('["a cat"]', BadLineError, "object"),
         ('{"endpoint": "inpaint", "prompt": "x"}', BadLineError, "inpaint"),
         ('{"endpoint": 3, "prompt": "x"}', BadLineError, "endpoint"),
@@ -373,31 +612,43 @@ def test_parse_line_rejects_bad_lines(
     assert isinstance(error_info.value, ValueError)
 
 
-# -- completed_lines -----------------------------------------------------------------------
+# -- completed_keys ------------------------------------------------------------------------
 
 
-def test_completed_lines_of_a_missing_file(tmp_path: Path) -> None:
-    assert completed_lines(tmp_path / "results.jsonl") == set()
+def test_completed_keys_of_a_missing_file(tmp_path: Path) -> None:
+    assert completed_keys(tmp_path / "results.jsonl") == set()
 
 
-def test_completed_lines_takes_the_latest_record_and_skips_garbage(tmp_path: Path) -> None:
+def test_completed_keys_takes_the_latest_record_per_key_and_skips_garbage(
+    tmp_path: Path,
+) -> None:
     results = tmp_path / "results.jsonl"
+    a, b = line_sha256('{"prompt": "a"}'), line_sha256('{"prompt": "b"}')
     lines = [
-        {"line": 1, "ok": True, "files": ["a.png"]},
-        {"line": 2, "ok": False, "error": "500"},
-        {"line": 3, "ok": True, "files": ["b.png"]},
-        {"line": 3, "ok": False, "error": "gone"},  # a later failure wins
-        {"line": 2, "ok": True, "files": ["c.png"]},  # and so does a later success
+        {"line": 1, "line_sha256": a, "ok": True, "files": ["a.png"]},
+        {"line": 2, "line_sha256": a, "ok": False, "error": "500"},
+        {"line": 3, "line_sha256": a, "ok": True, "files": ["b.png"]},
+        {"line": 3, "line_sha256": a, "ok": False, "error": "gone"},  # a later failure wins
+        {"line": 2, "line_sha256": a, "ok": True, "files": ["c.png"]},  # a later success too
+        {"line": 1, "line_sha256": b, "ok": False, "error": "edited"},  # another text: own key
+        {"line": 4, "ok": True, "files": ["d.png"]},  # no hash: cannot tell what was done
         "not json at all",
         '["a", "list"]',
-        {"line": "4", "ok": True},
-        {"ok": True},
+        {"line": "5", "line_sha256": a, "ok": True},
+        {"line_sha256": a, "ok": True},
         "",
-        '{"line": 5, "ok": tr',  # the last write, cut short
+        '{"line": 6, "line_sha256": "' + a + '", "ok": tr',  # the last write, cut short
     ]
     results.write_text(
         "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines),
         encoding="utf-8",
     )
 
-    assert completed_lines(results) == {1, 2}
+    assert completed_keys(results) == {(1, a), (2, a)}
+
+
+def test_line_hash_ignores_formatting_but_not_content() -> None:
+    assert line_sha256('{"prompt": "a", "n": 2}\n') == line_sha256('{"n":2,"prompt":"a"}')
+    assert line_sha256('{"prompt": "a"}') != line_sha256('{"prompt": "b"}')
+    assert line_sha256("{not json \n") == line_sha256("{not json")
+    assert line_sha256("[" * 100_000) != line_sha256("[" * 99_999)

@@ -380,6 +380,8 @@ def test_server_error_without_retries_is_one_line(
         ["generate", "x", "--timeout", "nan"],
         ["generate", "x", "--max-retries", "-1"],
         ["serve", "--faults", "bogus"],
+        ["serve", "--port", "99999"],
+        ["serve", "--port", "-1"],
         ["demo", "--variations", "-1"],
     ],
     ids=lambda args: "-".join(args[-2:]),
@@ -441,6 +443,32 @@ def test_serve_answers_until_ctrl_c(tmp_path: Path) -> None:
     assert stderr.strip() in ("", "interrupted")
 
 
+def test_a_port_already_taken_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(
+            ["serve", "--port", str(port)], cwd=tmp_path, env=cli_env(None, api_key=None)
+        )
+
+    assert_one_line_error(result, str(port))
+
+
+def test_importing_main_module_runs_nothing(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", "import images_async.__main__"],
+        cwd=tmp_path,
+        env=cli_env(None, api_key=None),
+        capture_output=True,
+        text=True,
+        timeout=CALL_TIMEOUT,
+        check=False,
+    )
+
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
 def test_demo_writes_pngs_and_a_contact_sheet(tmp_path: Path) -> None:
     # Offline: no key, and a base URL nobody answers, which the demo must not use.
     env = cli_env("http://127.0.0.1:9/v1", api_key=None)
@@ -460,6 +488,45 @@ def test_demo_writes_pngs_and_a_contact_sheet(tmp_path: Path) -> None:
     assert any("12 variations" in line for line in summary)
     assert summary[-1].startswith("done: ")
     assert str(Path("tour", "contact-sheet.png")) in summary[-1]
+
+
+def test_demo_variations_all_differ(tmp_path: Path) -> None:
+    env = cli_env("http://127.0.0.1:9/v1", api_key=None)
+    result = run_cli(["demo", "--out", "tour", "--variations", "40"], cwd=tmp_path, env=env)
+
+    assert result.returncode == 0, result.stderr
+    variations = sorted((tmp_path / "tour").glob("4-variation-*.png"))
+    assert len(variations) == 40
+    assert len({path.read_bytes() for path in variations}) == 40
+
+
+def test_demo_runs_go_to_fresh_numbered_directories(tmp_path: Path) -> None:
+    env = cli_env("http://127.0.0.1:9/v1", api_key=None)
+    (tmp_path / "images-async-demo").mkdir()
+    (tmp_path / "images-async-demo" / "notes.txt").write_text("mine", encoding="utf-8")
+
+    first = run_cli(["demo"], cwd=tmp_path, env=env)  # the README's command, as it is
+    second = run_cli(["demo", "--variations", "2"], cwd=tmp_path, env=env)
+
+    assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
+    root = tmp_path / "images-async-demo"
+    assert sorted(path.name for path in root.iterdir()) == ["notes.txt", "run-1", "run-2"]
+    assert (root / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert len(list((root / "run-1").iterdir())) == 1 + 1 + 3 + 32 + 1
+    assert len(list((root / "run-2").iterdir())) == 1 + 1 + 3 + 2 + 1
+    assert str(Path("images-async-demo", "run-2", "contact-sheet.png")) in second.stdout
+
+
+def test_demo_refuses_an_out_that_holds_files(tmp_path: Path) -> None:
+    env = cli_env("http://127.0.0.1:9/v1", api_key=None)
+    (tmp_path / "tour").mkdir()
+    (tmp_path / "tour" / "1-generated.png").write_bytes(b"mine")
+
+    result = run_cli(["demo", "--out", "tour"], cwd=tmp_path, env=env)
+
+    assert_one_line_error(result, "tour")
+    assert [path.name for path in (tmp_path / "tour").iterdir()] == ["1-generated.png"]
+    assert (tmp_path / "tour" / "1-generated.png").read_bytes() == b"mine"
 
 
 def test_ctrl_c_during_slow_variations_exits_130_cleanly(

@@ -7,7 +7,7 @@ import socket
 
 import aiohttp
 import pytest
-from plugins.api_server import API_KEY, FakeImagesAPI, Reply, stream_events
+from plugins.api_server import API_KEY, TINY_PNG, FakeImagesAPI, Reply, stream_events
 
 from images_async import (
     APIConnectionError,
@@ -20,6 +20,7 @@ from images_async import (
     BadRequestError,
     ClientClosedError,
     ConflictError,
+    Image,
     ImagesError,
     InternalServerError,
     NotFoundError,
@@ -296,8 +297,68 @@ async def test_read_timeout_in_the_middle_of_a_stream(
     async with stream:
         first = await anext(aiter(stream))
         assert first.type == "image_generation.partial_image"
-        with pytest.raises(APITimeoutError):
+        with pytest.raises(APITimeoutError) as caught:
             await anext(aiter(stream))
+    assert_timeout_message(caught.value, "POST /v1/images/generations", "read", 0.2)
+
+
+# --- timeout messages ----------------------------------------------------------------------
+
+SECRET = "sig-0123456789"
+
+
+def assert_timeout_message(error: BaseException, where: str, limit: str, seconds: float) -> None:
+    """The message names the call, which limit ran out and after how long; nothing secret."""
+    message = str(error)
+    assert message.startswith(f"{where} timed out"), message
+    assert f"{seconds:g}s ({limit} timeout)" in message, message
+    assert "()" not in message
+    for secret in (API_KEY, SECRET, "?"):
+        assert secret not in message
+
+
+async def test_a_total_timeout_message(images: AsyncImages, fake_api: FakeImagesAPI) -> None:
+    fake_api.reply(Reply(delay=0.6))
+
+    with pytest.raises(APITimeoutError) as caught:
+        await images.generate(prompt="p", timeout=0.2, extra_query={"sig": SECRET})
+
+    assert_timeout_message(caught.value, "POST /v1/images/generations", "total", 0.2)
+
+
+async def test_a_read_timeout_message(images: AsyncImages, fake_api: FakeImagesAPI) -> None:
+    fake_api.reply(Reply(delay=0.6))
+
+    with pytest.raises(APITimeoutError) as caught:
+        await images.with_raw_response.edit(
+            image=("a.png", TINY_PNG, "image/png"),
+            prompt="p",
+            timeout=Timeout(total=30, read=0.2),
+            extra_query={"sig": SECRET},
+        )
+
+    assert_timeout_message(caught.value, "POST /v1/images/edits", "read", 0.2)
+
+
+async def test_connect_timeout_messages(fake_api: FakeImagesAPI) -> None:
+    # The only connection is held by an unread streamed response, so the next calls wait
+    # for the pool until their connect limit runs out.
+    fake_api.reply(Reply(events=stream_events("image_generation", 1), chunk_delay=1.0))
+    wait = Timeout(total=30, connect=0.2)
+    image = Image(url=f"{fake_api.base_url}/files/image-0.png?sig={SECRET}")
+    async with (
+        AsyncImages(
+            api_key=API_KEY, base_url=f"{fake_api.base_url}/v1", max_retries=0, max_connections=1
+        ) as images,
+        images.with_streaming_response.generate(prompt="p", stream=True, model="gpt-image-1"),
+    ):
+        with pytest.raises(APITimeoutError) as call:
+            await images.create_variation(image=("a.png", TINY_PNG, "image/png"), timeout=wait)
+        with pytest.raises(APITimeoutError) as download:
+            await images.read_image(image, timeout=wait)
+
+    assert_timeout_message(call.value, "POST /v1/images/variations", "connect", 0.2)
+    assert_timeout_message(download.value, "GET /files/image-0.png", "connect", 0.2)
 
 
 # --- retries -------------------------------------------------------------------------------

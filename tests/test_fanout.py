@@ -1,7 +1,8 @@
 """Fan-outs through ``run_many`` against loopback servers, async and sync.
 
-Exactly one outcome per request, in input order when asked; progress counts; a thousand
-requests through injected faults; leaving early (break, an exception, cancellation)
+Exactly one outcome per request, in input order when asked; progress counts; a source that
+raises still gives every call it sent its outcome before its error; a thousand requests
+through injected faults; leaving early (break, an exception, cancellation)
 cancels the calls in flight and gives every connection back; a 429 holds back every
 worker for its wait; request values are checked when built.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from plugins.api_server import API_KEY, FakeImagesAPI, Reply
+from plugins.api_server import API_KEY, FakeImagesAPI, Reply, serving
 from plugins.leaks import POLLS, acquired_connections, until
 
 from images_async import (
@@ -81,18 +82,11 @@ async def emulated(
 @contextlib.asynccontextmanager
 async def served(api: FakeImagesAPI) -> AsyncIterator[AsyncImages]:
     """Serve ``api`` on 127.0.0.1 and give a client of it (no retries)."""
-    runner = web.AppRunner(api.app())
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        api.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        async with AsyncImages(
-            api_key=API_KEY, base_url=f"{api.base_url}/v1", max_retries=0
-        ) as images:
-            yield images
-    finally:
-        await runner.cleanup()
+    async with (
+        serving(api.app()) as api.base_url,
+        AsyncImages(api_key=API_KEY, base_url=f"{api.base_url}/v1", max_retries=0) as images,
+    ):
+        yield images
 
 
 async def collect(
@@ -199,7 +193,7 @@ async def test_a_failing_source_stops_the_fan_out_with_its_error() -> None:
         yield from generations(3)
         raise LookupError("the batch file is corrupt")
 
-    async with emulated() as (_emulator, images):
+    async with emulated() as (emulator, images):
         seen: list[Outcome[ImageRequest]] = []
 
         async def consume() -> None:
@@ -209,7 +203,44 @@ async def test_a_failing_source_stops_the_fan_out_with_its_error() -> None:
         with pytest.raises(LookupError, match="corrupt"):
             await consume()
         assert acquired_connections(images) == 0
-    assert len(seen) <= 3
+    assert sorted(indexes(seen)) == list(range(len(emulator.requests)))
+
+
+def six_then_a_failure() -> Iterator[GenerateRequest]:
+    yield from generations(6)
+    raise LookupError("line 7 of the batch file is corrupt")
+
+
+async def six_then_a_failure_async() -> AsyncIterator[GenerateRequest]:
+    for request in six_then_a_failure():
+        await asyncio.sleep(0)
+        yield request
+
+
+@pytest.mark.parametrize("ordered", [False, True], ids=["as-finished", "ordered"])
+@pytest.mark.parametrize("source", [six_then_a_failure, six_then_a_failure_async])
+async def test_every_request_sent_before_the_source_failed_gets_its_outcome(
+    ordered: bool, source: Callable[[], Iterable[GenerateRequest] | AsyncIterator[GenerateRequest]]
+) -> None:
+    # The answers are slow, so all six calls are still in flight when the source raises.
+    async with (
+        Emulator(EmulatorConfig(latency=0.3)) as emulator,
+        AsyncImages(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as images,
+    ):
+        seen: list[Outcome[ImageRequest]] = []
+
+        async def consume() -> None:
+            async for outcome in images.run_many(source(), concurrency=8, ordered=ordered):
+                seen.append(outcome)
+
+        with pytest.raises(LookupError, match="line 7"):
+            await asyncio.wait_for(consume(), HANG_SECONDS)
+        assert acquired_connections(images) == 0
+        assert len(emulator.requests) == len(seen) == 6
+    assert all(outcome.ok for outcome in seen)
+    assert sorted(indexes(seen)) == list(range(6))
+    if ordered:
+        assert indexes(seen) == list(range(6))
 
 
 async def test_an_async_iterable_source_fans_out() -> None:
@@ -459,6 +490,19 @@ def test_the_sync_fan_out_is_a_plain_iterator() -> None:
         assert acquired_connections(images) == 0
     assert indexes(results) == list(range(6))
     assert all(outcome.ok for outcome in results)
+
+
+def test_a_failing_source_of_a_sync_fan_out_still_gives_every_sent_call_its_outcome() -> None:
+    emulator = Emulator(EmulatorConfig(latency=0.3))
+    seen: list[Outcome[ImageRequest]] = []
+    with (
+        run_emulator_in_thread(emulator) as base_url,
+        Images(api_key=API_KEY, base_url=base_url, max_retries=0) as images,
+    ):
+        with pytest.raises(LookupError, match="line 7"):
+            seen.extend(images.run_many(six_then_a_failure(), concurrency=8))
+        assert acquired_connections(images) == 0
+    assert len(emulator.requests) == len(seen) == 6
 
 
 def test_breaking_out_of_a_sync_fan_out_releases_its_connections() -> None:

@@ -21,7 +21,9 @@ from images_async import (
 )
 from images_async.testing.png import jpeg_header_bytes, solid_png, webp_header_bytes
 
+README = Path(__file__).resolve().parents[1] / "README.md"
 PNG = solid_png(8, 8)
+GIF = b"GIF89a\x08\x00\x08\x00: a format the Images API does not take"
 JPEG = jpeg_header_bytes(16, 8)
 WEBP = webp_header_bytes(16, 16, alpha=True)
 PROMPT = "add a party hat"
@@ -196,6 +198,47 @@ async def test_path_with_misleading_extension_is_sniffed(
     part = await send_one(images, fake_api, path)
     assert part.content_type == "image/png"
     assert part.filename == "actually-a-png.jpg"
+
+
+@pytest.mark.parametrize(
+    ("upload", "content_type"),
+    [
+        (GIF, "application/octet-stream"),  # neither the bytes nor a name say what it is
+        (("anim.gif", GIF), "image/gif"),
+        (("notes.txt", GIF), "text/plain"),
+        (("anim.gif", GIF, "image/x-mine"), "image/x-mine"),
+    ],
+    ids=["bytes", "gif-name", "txt-name", "explicit-type"],
+)
+@pytest.mark.parametrize("route", ["unknown-model", "validation-off"])
+async def test_other_files_pass_through_typed_by_their_name_where_nothing_checks_them(
+    images: AsyncImages, fake_api: FakeImagesAPI, upload: Any, content_type: str, route: str
+) -> None:
+    if route == "unknown-model":
+        await images.edit(image=upload, prompt=PROMPT, model="gpt-image-9")
+    else:
+        unchecked = images.with_options(validate_requests=False)
+        await unchecked.edit(image=upload, prompt=PROMPT, model="gpt-image-1")
+    (part,) = file_parts(fake_api)
+    assert (part.content_type, part.value) == (content_type, GIF)
+
+
+async def test_other_files_are_refused_for_known_models(
+    images: AsyncImages, fake_api: FakeImagesAPI
+) -> None:
+    for model in ("gpt-image-1", None):
+        with pytest.raises(InvalidFileError, match="is not a PNG, JPEG or WEBP image"):
+            await images.edit(image=("anim.gif", GIF), prompt=PROMPT, model=model)
+    assert fake_api.requests == []
+
+
+def test_the_readme_says_when_an_upload_goes_out_as_octet_stream() -> None:
+    """The pass-through above is what the README describes: no "never octet-stream" claim."""
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    (bullet,) = [item for item in text.split("- **") if item.startswith("Exact on the wire.")]
+    assert "never sent as `application/octet-stream`" not in bullet
+    assert "`application/octet-stream`" in bullet
+    assert "`validate_requests=False`" in bullet
 
 
 async def test_control_characters_in_a_file_name_are_percent_encoded(

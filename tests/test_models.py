@@ -10,10 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from plugins.api_server import FakeImagesAPI, Reply
 
 from images_async import (
+    AsyncImages,
     CompletedImageEvent,
     Image,
+    ImageDecodeError,
+    ImagesError,
     ImagesResponse,
     InputTokensDetails,
     PartialImageEvent,
@@ -217,6 +221,65 @@ def test_malformed_base64_is_a_value_error_on_decode() -> None:
         image.decode()
     with pytest.raises(ValueError, match="no b64_json"):
         Image(url="https://example.invalid/a.png").decode()
+
+
+# Base64 a decoder must refuse: a character outside the alphabet, padding in the middle, a
+# length that is not a multiple of four, non-ASCII bytes (as cut out of a UTF-8 body).
+DAMAGED_PAYLOADS = [b"not base64!", b"QUJD=x", b"QUJ", "é".encode()]
+PAYLOAD_HOLDERS: list[Callable[[bytes | None], Image | PartialImageEvent | CompletedImageEvent]] = [
+    lambda payload: Image(b64_payload=payload),
+    lambda payload: PartialImageEvent(type="image_edit.partial_image", b64_payload=payload),
+    lambda payload: CompletedImageEvent(type="image_generation.completed", b64_payload=payload),
+]
+
+
+@pytest.mark.parametrize("holder", PAYLOAD_HOLDERS, ids=["Image", "partial", "completed"])
+@pytest.mark.parametrize("payload", [*DAMAGED_PAYLOADS, None], ids=repr)
+def test_decoding_a_missing_or_damaged_payload_is_an_image_decode_error(
+    holder: Callable[[bytes | None], Image | PartialImageEvent | CompletedImageEvent],
+    payload: bytes | None,
+) -> None:
+    with pytest.raises(ImageDecodeError) as caught:
+        holder(payload).decode()
+    assert isinstance(caught.value, ImagesError)
+    assert isinstance(caught.value, ValueError)
+    assert caught.value.__cause__ is None  # binascii's error says nothing more
+    assert ("no b64_json" if payload is None else "malformed base64") in str(caught.value)
+
+
+def test_b64_json_of_a_damaged_payload_is_still_text() -> None:
+    (image,) = parse_images_response('{"created": 1, "data": [{"b64_json": "éé"}]}'.encode()).data
+    assert image.b64_json == "éé"
+    with pytest.raises(ImageDecodeError):
+        image.decode()
+
+
+async def test_read_image_of_damaged_or_empty_images_is_an_image_decode_error(
+    images: AsyncImages, fake_api: FakeImagesAPI
+) -> None:
+    fake_api.reply(Reply(json={"created": 1, "data": [{"b64_json": "not base64!"}]}))
+    (damaged,) = (await images.generate(prompt="p")).data
+    for image in (damaged, Image(), Image(revised_prompt="p")):
+        with pytest.raises(ImageDecodeError):
+            await images.read_image(image)
+    assert len(fake_api.requests) == 1  # nothing was fetched for the image without a URL
+
+
+async def test_a_stream_event_with_a_damaged_payload_is_an_image_decode_error(
+    images: AsyncImages, fake_api: FakeImagesAPI
+) -> None:
+    events: list[dict[str, Any]] = [
+        {"type": "image_generation.partial_image", "partial_image_index": 0, "b64_json": "!!"},
+        {"type": "image_generation.completed", "b64_json": "QUJ"},
+    ]
+    fake_api.reply(Reply(events=events))
+    async with await images.generate(prompt="p", model="gpt-image-1", stream=True) as stream:
+        received = [event async for event in stream]
+    assert len(received) == 2
+    for event in received:
+        assert isinstance(event, (PartialImageEvent, CompletedImageEvent))
+        with pytest.raises(ImageDecodeError):
+            event.decode()
 
 
 def test_image_repr_hides_the_payload() -> None:

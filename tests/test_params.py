@@ -138,6 +138,8 @@ GENERATE_REJECTED = [
         for model, limit in PROMPT_LIMITS.items()
     ),
     rejected("no-model/prompt-over-32000", "prompt", "any model is 32000", prompt="x" * 32_001),
+    rejected("gpt-image-9/prompt-empty", "prompt", "must not be empty", prompt=""),
+    rejected("gpt-image-9/n-11", "n", "between 1 and 10, got 11", n=11),
     rejected("model-empty", "model", "must not be empty", model=""),
     rejected("model-not-str", "model", "must be a string", model=2),
     rejected("n-0", "n", "between 1 and 10, got 0", n=0),
@@ -275,6 +277,9 @@ GENERATE_ACCEPTED = [
     accepted("gpt-image-2/size-2160x3840", size="2160x3840"),
     accepted("gpt-image-2/size-1024x3072-ratio-3", size="1024x3072"),
     accepted("gpt-image-2/size-auto", size="auto"),
+    # A model the table does not know has no known prompt limit: the server judges.
+    accepted("gpt-image-9/prompt-32001-chars", prompt="x" * 32_001),
+    accepted("gpt-image-9/prompt-100000-chars", prompt="x" * 100_000),
     accepted(
         "gpt-image-9/odd-values",
         n=10,
@@ -335,6 +340,7 @@ EDIT_REJECTED = [
         image=[PNG_8] * 17,
     ),
     rejected("no-model/17-images", "image", "any model takes at most 16", image=[PNG_8] * 17),
+    rejected("gpt-image-9/17-images", "image", "at most 16", image=[PNG_8] * 17),
     rejected("dall-e-2/2-images", "image", "dall-e-2 takes at most 1", image=[PNG_8, PNG_8]),
     rejected("dall-e-2/jpeg", "image", "is a JPEG; a PNG is required", image=JPEG_8, mask=MASK_8),
     rejected("dall-e-2/not-square", "image", "is 16x8; it must be square", image=PNG_16x8),
@@ -451,6 +457,7 @@ EDIT_ACCEPTED = [
     accepted("gpt-image-1/png-of-4mb", image=PNG_AT_4MB),
     accepted("gpt-image-2/size-1536x864", size="1536x864"),
     accepted("no-model/jpeg-not-square-no-mask", image=JPEG_64x48, prompt="x" * 2000),
+    accepted("gpt-image-9/prompt-32001-chars", prompt="x" * 32_001),
     accepted(
         "gpt-image-9/odd-values-and-files",
         image=[NOT_AN_IMAGE] * 16,

@@ -202,6 +202,20 @@ def test_unknown_models_are_never_blocked(
     assert error is None, str(error)
 
 
+@fast
+@example(model="gpt-image-9", length=GPT_PROMPT_LIMIT + 1, endpoint="generate")
+@example(model="dall-e-4", length=DOCUMENTED_PROMPT_LIMITS["dall-e-2"] + 1, endpoint="edit")
+@given(
+    model=unknown_models,
+    length=st.integers(1, 4 * GPT_PROMPT_LIMIT),
+    endpoint=st.sampled_from(["generate", "edit"]),
+)
+def test_unknown_models_have_no_prompt_limit(model: str, length: int, endpoint: str) -> None:
+    """The documented limits are per model: for a model not in the table none is known."""
+    error = rejection(validate, endpoint, {"prompt": "x" * length, "model": model}, [SQUARE_PNG])
+    assert error is None, str(error)
+
+
 # --- sizes ---------------------------------------------------------------------------------
 
 

@@ -34,7 +34,10 @@ from images_async import (
     BadRequestError,
     ClientClosedError,
     CompletedImageEvent,
+    ConfigurationError,
     GenerateRequest,
+    Image,
+    ImageDecodeError,
     Images,
     ImagesError,
     ImagesResponse,
@@ -113,6 +116,13 @@ def test_read_and_save_image(sync_images: Images, tmp_path: Path, response_forma
     target = tmp_path / "saved.png"
     assert sync_images.save_image(image, target) == target
     assert target.read_bytes() == TINY_PNG
+
+
+def test_read_image_of_a_damaged_payload_is_an_image_decode_error(sync_images: Images) -> None:
+    with pytest.raises(ImageDecodeError):
+        sync_images.read_image(Image(b64_payload=b"not base64!"))
+    with pytest.raises(ImageDecodeError):
+        sync_images.read_image(Image())
 
 
 # --- stream=True --------------------------------------------------------------------------
@@ -608,5 +618,7 @@ async def test_images_refuses_a_session_of_another_loop() -> None:
     import aiohttp
 
     async with aiohttp.ClientSession() as session:
-        with pytest.raises(ValueError, match="private event loop"):
+        with pytest.raises(ConfigurationError, match="private event loop") as caught:
             Images(api_key=API_KEY, http_session=session)
+    assert caught.value.option == "http_session"
+    assert isinstance(caught.value, ValueError)

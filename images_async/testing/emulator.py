@@ -1,19 +1,32 @@
 """An Images API emulator: an aiohttp application that answers like the real service.
 
-It owns the server side of the wire: routes, authentication, request validation (built on
-the client's own rule table, :mod:`images_async._params`, plus the checks only a server can
-make), real deterministic PNGs (:mod:`images_async.testing.pictures`), URLs that expire,
-server-sent event streams, rate-limit headers, and injected faults
-(:mod:`images_async.testing.faults`). Every call is recorded for assertions.
+It owns the server side of the wire: routes, authentication, rate limits, drawing and
+describing the images of a judged request, server-sent event streams, expiring URLs,
+injected faults (:mod:`images_async.testing.faults`), and sending. Reading bodies lives in
+:mod:`._bodies`, judging them in :mod:`._judging` (built on the client's own rule table,
+:mod:`images_async._params`, plus the checks only a server can make), error answers in
+:mod:`._answers`, pixels in :mod:`images_async.testing.pictures`. Every call is recorded
+for assertions.
 
 ``async with Emulator() as emulator:`` serves on 127.0.0.1 with an ephemeral port;
 ``emulator.base_url`` is the ``.../v1`` root to give a client. Sync code uses
 :func:`run_emulator_in_thread`.
 
-Known departures from the real service: images are always PNG (``output_format`` is echoed
-but not honoured); an edit repaints its first image (further images only count as input
-tokens); a response's ``size`` is omitted, and a stream event's is ``"auto"``,
-when the actual size is outside the spec's enumeration (dall-e sizes, flexible sizes).
+Like the real service, it refuses with 400 (in the API's error shape, never a 500) what it
+cannot read: invalid JSON, text that is not valid Unicode, malformed forms, and PNG uploads
+that do not decode in full (bad CRCs, truncated or undecodable image data).
+
+Unlike the real service, it accepts model names it does not know, so code written for a
+newer model runs offline. Such a name behaves like its closest known family: a known name
+it extends past a separator (``dall-e-3-hd`` is dall-e-3, ``gpt-image-1-mini-2027`` is
+gpt-image-1-mini); any other name (``gpt-image-3``, ``my-model``) like gpt-image-2. Error
+messages about such a model say which family was used.
+
+Other known departures: images are always PNG (``output_format`` is echoed but not
+honoured); JPEG and WEBP uploads are only checked against their headers; an edit repaints
+its first image (further images only count as input tokens); a response's ``size`` is
+omitted, and a stream event's is ``"auto"``, when the actual size is outside the spec's
+enumeration (dall-e sizes, flexible sizes).
 """
 
 from __future__ import annotations
@@ -31,86 +44,30 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Literal
 
 import attrs
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
-from .._errors import InvalidFileError, InvalidRequestError
-from .._files import UploadFile, image_labels, load_uploads
-from .._params import (
-    BACKGROUNDS,
-    INPUT_FIDELITIES,
-    KNOWN_MODELS,
-    MODERATIONS,
-    OUTPUT_FORMATS,
-    QUALITIES,
-    RESPONSE_FORMATS,
-    STYLES,
-    ModelRules,
-    parse_size,
-    validate_edit,
-    validate_generate,
-    validate_variation,
-)
+from .._files import UploadFile
+from .._params import Endpoint, ModelRules, parse_size
 from . import pictures
+from ._answers import Answer, APIError, encode_json, fault_answer, rate_limited
+from ._bodies import Received, read_body, recorded_params
+from ._judging import DEFAULT_MODELS, Judged, check_decodable, family_of, judge
 from .faults import Fault, FaultPlan
 
 __all__ = ["Emulator", "EmulatorConfig", "RecordedCall", "RecordedFile", "run_emulator_in_thread"]
 
-Endpoint = Literal["generate", "edit", "variation"]
-
-_DEFAULT_MODELS: Mapping[Endpoint, str] = {
-    "generate": "dall-e-2",
-    "edit": "gpt-image-1.5",
-    "variation": "dall-e-2",
-}
-_STRING, _INTEGER, _BOOLEAN = "a string", "an integer", "a boolean"
-_COMMON_FIELDS = {
-    "model": _STRING,
-    "n": _INTEGER,
-    "response_format": _STRING,
-    "size": _STRING,
-    "user": _STRING,
-}
-_GPT_FIELDS = {
-    "prompt": _STRING,
-    "quality": _STRING,
-    "background": _STRING,
-    "output_format": _STRING,
-    "output_compression": _INTEGER,
-    "stream": _BOOLEAN,
-    "partial_images": _INTEGER,
-}
-_FIELDS: Mapping[Endpoint, Mapping[str, str]] = {
-    "generate": {**_COMMON_FIELDS, **_GPT_FIELDS, "moderation": _STRING, "style": _STRING},
-    "edit": {**_COMMON_FIELDS, **_GPT_FIELDS, "input_fidelity": _STRING},
-    "variation": _COMMON_FIELDS,
-}
-_REQUIRED: Mapping[Endpoint, tuple[str, ...]] = {
-    "generate": ("prompt",),
-    "edit": ("image", "prompt"),
-    "variation": ("image",),
-}
-_VOCABULARIES = {
-    "quality": QUALITIES,
-    "style": STYLES,
-    "background": BACKGROUNDS,
-    "moderation": MODERATIONS,
-    "output_format": OUTPUT_FORMATS,
-    "response_format": RESPONSE_FORMATS,
-    "input_fidelity": INPUT_FIDELITIES,
-}
-# Sizes the spec's response schemas can name; others are left out of responses.
 _ROUTES: tuple[tuple[str, Endpoint], ...] = (
     ("/images/generations", "generate"),
     ("/images/edits", "edit"),
     ("/images/variations", "variation"),
 )
+# Sizes the spec's response schemas can name; others are left out of responses.
 _RESPONSE_SIZES = frozenset({"1024x1024", "1024x1536", "1536x1024"})
-_IMAGE_FIELD = re.compile(r"image(\[\d*\])?")
 _BEARER = re.compile(r"Bearer ([\x21-\x7e]+)")
-_MAX_PARTS = 64
+_HOST_HEADER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:(?P<port>[0-9]{1,5}))?", re.ASCII)
+_MAX_PORT = 65535
 _MAX_BODY_BYTES = 1024 * 1024 * 1024
 _RATE_WINDOW = 60.0
 _NOMINAL_REQUESTS_PER_MINUTE = 10_000
@@ -121,11 +78,6 @@ _SHUTDOWN_TIMEOUT = 0.5
 _FLUSH_POLLS = 100
 _FLUSH_POLL_INTERVAL = 0.01
 _THREAD_START_TIMEOUT = 30.0
-_REQUEST_ID = web.RequestKey("images_emulator_request_id", str)
-_BAD_GATEWAY_PAGE = (
-    b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
-    b"</h1></center><hr><center>cloudflare</center></body></html>\n"
-)
 
 
 # --- configuration and records ------------------------------------------------------------
@@ -177,165 +129,6 @@ class RecordedCall:
     """The status answered (for ``reset``/``disconnect``, the one that was cut off)."""
 
 
-# --- answers and errors -------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class _Answer:
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: Mapping[str, str] = attrs.field(factory=dict)
-    events: tuple[bytes, ...] | None = None
-    """The encoded events of a ``text/event-stream`` answer (then ``body`` is unused)."""
-
-
-class _APIError(Exception):
-    """An error answer in the API's ``{"error": {...}}`` shape."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        kind: str = "invalid_request_error",
-        param: str | None = None,
-        code: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.answer = _Answer(
-            status=status,
-            body=_json({"error": {"message": message, "type": kind, "param": param, "code": code}}),
-            headers=headers or {},
-        )
-
-
-def _json(document: object) -> bytes:
-    return json.dumps(document, separators=(",", ":")).encode()
-
-
-def _bad_request(message: str, param: str | None = None, code: str | None = None) -> _APIError:
-    return _APIError(400, message, param=param, code=code)
-
-
-def _from_invalid_request(error: InvalidRequestError) -> _APIError:
-    code = "invalid_image" if isinstance(error, InvalidFileError) else "invalid_value"
-    return _bad_request(error.message, error.param, code)
-
-
-def _fault_answer(fault: Fault, retry_after: float) -> _Answer | None:
-    """The whole answer of a status fault; None for faults that shape a normal answer."""
-    if fault.kind == "insufficient_quota":
-        message = "You exceeded your current quota, please check your plan and billing details."
-        return _APIError(429, message, kind="insufficient_quota", code="insufficient_quota").answer
-    if fault.kind != "status":
-        return None
-    if fault.status == 429:
-        return _rate_limited(retry_after).answer
-    if fault.status == 502:
-        return _Answer(status=502, body=_BAD_GATEWAY_PAGE, content_type="text/html")
-    message = {
-        500: "The server had an error while processing your request. Sorry about that!",
-        503: "The server is overloaded or not ready yet.",
-    }[fault.status or 500]
-    return _APIError(fault.status or 500, message, kind="server_error").answer
-
-
-def _rate_limited(retry_after: float) -> _APIError:
-    return _APIError(
-        429,
-        f"Rate limit reached for images per min. Please try again in {retry_after:g}s.",
-        kind="requests",
-        code="rate_limit_exceeded",
-        headers={
-            "Retry-After": str(math.ceil(retry_after)),
-            "retry-after-ms": str(round(retry_after * 1000)),
-        },
-    )
-
-
-# --- reading requests ---------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class _FilePart:
-    field: str
-    filename: str | None
-    content_type: str | None
-    content: bytes
-
-
-@attrs.define(kw_only=True)
-class _Received:
-    """A request body, read but not judged."""
-
-    kind: Literal["json", "multipart", "other"]
-    raw: bytes = b""
-    texts: list[tuple[str, str]] = attrs.field(factory=list)
-    files: list[_FilePart] = attrs.field(factory=list)
-    problem: str | None = None
-    """Why the multipart body could not be read, if it could not."""
-
-
-async def _read_body(request: web.Request) -> _Received:
-    if request.content_type == "application/x-www-form-urlencoded":
-        # A form without files; read like a multipart one so the missing file is named.
-        fields = await request.post()
-        texts = [(name, value) for name, value in fields.items() if isinstance(value, str)]
-        return _Received(kind="multipart", texts=texts)
-    if request.content_type != "multipart/form-data":
-        kind: Literal["json", "other"] = (
-            "json" if request.content_type == "application/json" else "other"
-        )
-        return _Received(kind=kind, raw=await request.read())
-    received = _Received(kind="multipart")
-    try:
-        reader = await request.multipart()
-        for _ in range(_MAX_PARTS + 1):
-            part = await reader.next()
-            if part is None:
-                return received
-            if not isinstance(part, BodyPartReader):
-                received.problem = "nested multipart bodies are not supported"
-                return received
-            content = bytes(await part.read(decode=False))
-            if part.filename is None:
-                received.texts.append((part.name or "", content.decode("utf-8")))
-            else:
-                received.files.append(
-                    _FilePart(
-                        field=part.name or "",
-                        filename=part.filename,
-                        content_type=part.headers.get("Content-Type"),
-                        content=content,
-                    )
-                )
-        received.problem = f"too many parts (more than {_MAX_PARTS})"
-    except (ValueError, UnicodeDecodeError) as exc:
-        received.problem = f"the multipart body could not be parsed: {exc}"
-    return received
-
-
-def _recorded_params(received: _Received) -> dict[str, object]:
-    if received.kind != "multipart":
-        try:
-            document = json.loads(received.raw)
-        except ValueError:
-            return {}
-        return dict(document) if isinstance(document, dict) else {}
-    params: dict[str, object] = {}
-    for name, value in received.texts:
-        previous = params.get(name)
-        if previous is None:
-            params[name] = value
-        elif isinstance(previous, list):
-            previous.append(value)
-        else:
-            params[name] = [previous, value]
-    return params
-
-
 def _masked_headers(request: web.Request) -> dict[str, str]:
     headers = dict(request.headers)
     authorization = request.headers.get("Authorization")
@@ -349,126 +142,6 @@ def _mask_key(key: str) -> str:
     return f"{key[:3]}***{key[-4:]}" if len(key) > 12 else "***"
 
 
-# --- judging requests ---------------------------------------------------------------------
-
-
-def _parse_json_params(received: _Received) -> dict[str, object]:
-    if received.kind != "json":
-        raise _bad_request("Invalid Content-Type header: this endpoint takes application/json.")
-    try:
-        document = json.loads(received.raw)
-    except ValueError:
-        raise _bad_request(
-            "We could not parse the JSON body of your request. (HINT: This likely means you "
-            "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)"
-        ) from None
-    if not isinstance(document, dict):
-        raise _bad_request("The JSON body of your request must be an object.")
-    return {name: value for name, value in document.items() if value is not None}
-
-
-def _text_value(name: str, text: str, expected: str | None) -> object:
-    if expected == _INTEGER:
-        if re.fullmatch(r"-?\d+", text.strip()):
-            return int(text)
-        raise _invalid_type(name, expected, "a string")
-    if expected == _BOOLEAN:
-        if text.strip().lower() in ("true", "false"):
-            return text.strip().lower() == "true"
-        raise _invalid_type(name, expected, "a string")
-    return text
-
-
-def _invalid_type(name: str, expected: str, got: str) -> _APIError:
-    message = f"Invalid type for '{name}': expected {expected}, but got {got} instead."
-    return _bad_request(message, name, "invalid_type")
-
-
-def _json_type_name(value: object) -> str:
-    if isinstance(value, bool):
-        return _BOOLEAN
-    if isinstance(value, int):
-        return _INTEGER
-    if isinstance(value, float):
-        return "a decimal"
-    if isinstance(value, str):
-        return _STRING
-    return "an array" if isinstance(value, list) else "an object"
-
-
-def _check_fields(params: Mapping[str, object], endpoint: Endpoint) -> None:
-    fields = _FIELDS[endpoint]
-    for name, value in params.items():
-        expected = fields.get(name)
-        if expected is None:
-            raise _bad_request(f"Unknown parameter: '{name}'.", name, "unknown_parameter")
-        actual = _json_type_name(value)
-        if actual != expected:
-            raise _invalid_type(name, expected, actual)
-
-
-def _check_values(params: Mapping[str, object]) -> None:
-    model = params["model"]
-    rules = KNOWN_MODELS.get(model) if isinstance(model, str) else None
-    if rules is None:
-        raise _bad_request(
-            f"Invalid value for 'model': {model!r} is not a known model.", "model", "invalid_value"
-        )
-    for name, vocabulary in _VOCABULARIES.items():
-        value = params.get(name)
-        if value is not None and value not in vocabulary:
-            choices = ", ".join(sorted(vocabulary))
-            message = f"Invalid value: {value!r}. Supported values are: {choices}."
-            raise _bad_request(message, name, "invalid_value")
-    size = params.get("size")
-    if isinstance(size, str) and size != "auto" and parse_size(size) is None:
-        message = f"Invalid value: {size!r}. The size must be 'auto' or WIDTHxHEIGHT."
-        raise _bad_request(message, "size", "invalid_value")
-
-
-def _form_params(received: _Received, endpoint: Endpoint) -> dict[str, object]:
-    if received.kind != "multipart":
-        raise _bad_request("Invalid Content-Type header: this endpoint takes multipart/form-data.")
-    if received.problem is not None:
-        raise _bad_request(f"Invalid multipart body: {received.problem}.")
-    fields = _FIELDS[endpoint]
-    params: dict[str, object] = {}
-    for name, text in received.texts:
-        if _IMAGE_FIELD.fullmatch(name) or name == "mask":
-            raise _invalid_type(name, "a file", "a string")
-        params[name] = _text_value(name, text, fields.get(name))
-    for part in received.files:
-        if part.field in fields:
-            raise _invalid_type(part.field, fields[part.field], "a file")
-        is_image = _IMAGE_FIELD.fullmatch(part.field) is not None
-        if not is_image and not (part.field == "mask" and endpoint == "edit"):
-            raise _bad_request(
-                f"Unknown parameter: '{part.field}'.", part.field, "unknown_parameter"
-            )
-    return params
-
-
-async def _uploads(
-    received: _Received, endpoint: Endpoint
-) -> tuple[list[UploadFile], UploadFile | None]:
-    images = [part for part in received.files if _IMAGE_FIELD.fullmatch(part.field)]
-    masks = [part for part in received.files if part.field == "mask"]
-    if endpoint == "variation" and len(images) > 1:
-        raise _bad_request("Only one image can be given for variations.", "image", "invalid_value")
-    if len(masks) > 1:
-        raise _bad_request("Only one mask can be given.", "mask", "invalid_value")
-    labels = image_labels(len(images))
-    parts = [*images, *masks]
-    try:
-        uploads = await load_uploads(
-            [(part.filename, part.content, part.content_type) for part in parts],
-            [*labels, *(["mask"] if masks else [])],
-        )
-    except InvalidRequestError as error:
-        raise _from_invalid_request(error) from None
-    return uploads[: len(images)], (uploads[-1] if masks else None)
-
-
 # --- jobs ---------------------------------------------------------------------------------
 
 
@@ -477,7 +150,8 @@ class _Job:
     """A judged request: everything needed to draw and describe its images."""
 
     endpoint: Endpoint
-    model: str
+    family: str
+    """The known model whose behaviour the requested one gets (itself, when known)."""
     gpt: bool
     prompt: str
     n: int
@@ -499,13 +173,13 @@ class _Job:
 
 
 def _output_size(
-    params: Mapping[str, object], rules: ModelRules | None, images: Sequence[UploadFile]
+    params: Mapping[str, object], rules: ModelRules, images: Sequence[UploadFile]
 ) -> tuple[int, int]:
     size = params.get("size")
     if isinstance(size, str) and (dimensions := parse_size(size)):
         return dimensions
     first = images[0].info if images else None
-    if rules is None or not rules.gpt_options or first is None or not first.width:
+    if not rules.gpt_options or first is None or not first.width:
         return 1024, 1024
     width, height = first.width, first.height or first.width
     if f"{width}x{height}" in rules.sizes:
@@ -515,12 +189,9 @@ def _output_size(
     return (1024, 1536) if height > width * 1.2 else (1024, 1024)
 
 
-def _job(
-    params: Mapping[str, object],
-    endpoint: Endpoint,
-    images: Sequence[UploadFile],
-    mask: UploadFile | None,
-) -> _Job:
+def _job(judged: Judged, endpoint: Endpoint) -> _Job:
+    params = judged.params
+
     def text(name: str, default: str) -> str:
         value = params.get(name)
         return value if isinstance(value, str) else default
@@ -529,14 +200,13 @@ def _job(
         value = params.get(name)
         return value if isinstance(value, int) and not isinstance(value, bool) else default
 
-    model = text("model", _DEFAULT_MODELS[endpoint])
-    rules = KNOWN_MODELS.get(model)
-    gpt = rules.gpt_options if rules else model.startswith(("gpt", "chatgpt"))
+    rules = family_of(text("model", DEFAULT_MODELS[endpoint]))
     quality = text("quality", "auto")
-    width, height = _output_size(params, rules, images)
+    width, height = _output_size(params, rules, judged.images)
+    gpt = rules.gpt_options
     return _Job(
         endpoint=endpoint,
-        model=model,
+        family=rules.name,
         gpt=gpt,
         prompt=text("prompt", ""),
         n=min(max(number("n", 1), 1), 10),
@@ -549,8 +219,8 @@ def _job(
         stream=params.get("stream") is True,
         partial_images=min(max(number("partial_images", 0), 0), 3),
         style=text("style", "vivid"),
-        images=tuple(images),
-        mask=mask,
+        images=judged.images,
+        mask=judged.mask,
     )
 
 
@@ -751,13 +421,13 @@ class Emulator:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(closing.wait(), seconds)
 
-    async def _add_headers(self, request: web.Request, response: web.StreamResponse) -> None:
-        request_id = request.get(_REQUEST_ID) or f"req_{uuid.uuid4().hex}"
+    async def _add_headers(self, _request: web.Request, response: web.StreamResponse) -> None:
         limit = self.config.requests_per_minute or _NOMINAL_REQUESTS_PER_MINUTE
         now = time.monotonic()
         self._forget_old_calls(now)
         reset = _RATE_WINDOW - (now - self._recent[0]) if self._recent else 0.0
-        response.headers.setdefault("x-request-id", request_id)
+        # Answers of recorded calls carry their call's id; aiohttp's own answers get one too.
+        response.headers.setdefault("x-request-id", f"req_{uuid.uuid4().hex}")
         response.headers["openai-version"] = "2020-10-01"
         response.headers["x-ratelimit-limit-requests"] = str(limit)
         response.headers["x-ratelimit-remaining-requests"] = str(max(limit - len(self._recent), 0))
@@ -771,20 +441,20 @@ class Emulator:
     def _check_auth(self, request: web.Request) -> None:
         authorization = request.headers.get("Authorization")
         if authorization is None:
-            raise _APIError(
+            raise APIError(
                 401,
                 "You didn't provide an API key. You need to provide your API key in an "
                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
             )
         match = _BEARER.fullmatch(authorization)
         if match is None:
-            raise _APIError(
+            raise APIError(
                 401,
                 "Malformed Authorization header: expected 'Bearer YOUR_KEY'.",
                 code="invalid_api_key",
             )
         if self.config.api_keys is not None and match[1] not in self.config.api_keys:
-            raise _APIError(
+            raise APIError(
                 401, f"Incorrect API key provided: {_mask_key(match[1])}.", code="invalid_api_key"
             )
 
@@ -793,7 +463,7 @@ class Emulator:
         self._forget_old_calls(now)
         limit = self.config.requests_per_minute
         if limit is not None and len(self._recent) >= limit:
-            raise _rate_limited(_RATE_WINDOW - (now - self._recent[0]))
+            raise rate_limited(_RATE_WINDOW - (now - self._recent[0]))
         self._recent.append(now)
 
     # -- handlers --------------------------------------------------------------------------
@@ -809,8 +479,8 @@ class Emulator:
     async def _handle(self, request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
         started = time.monotonic()
         call = self._record(request)
-        received = await _read_body(request)
-        call.params = _recorded_params(received)
+        received = await read_body(request)
+        call.params = recorded_params(received)
         call.files = [
             RecordedFile(
                 field=p.field, filename=p.filename, content_type=p.content_type, size=len(p.content)
@@ -824,26 +494,25 @@ class Emulator:
         await self._pause(self.config.latency)
         try:
             answer = self._fault_or_none(fault) or await self._answer(request, endpoint, received)
-        except _APIError as error:
+        except APIError as error:
             answer = error.answer
         processing = round((time.monotonic() - started) * 1000)
-        answer = attrs.evolve(
-            answer, headers={**answer.headers, "openai-processing-ms": str(processing)}
-        )
+        headers = {"x-request-id": call.request_id, "openai-processing-ms": str(processing)}
+        answer = attrs.evolve(answer, headers={**answer.headers, **headers})
         call.status = answer.status
         return await _send(request, answer, fault)
 
-    def _fault_or_none(self, fault: Fault | None) -> _Answer | None:
+    def _fault_or_none(self, fault: Fault | None) -> Answer | None:
         if fault is None:
             return None
         plan = self.config.faults
-        return _fault_answer(fault, plan.retry_after if plan else 1.0)
+        return fault_answer(fault, plan.retry_after if plan else 1.0)
 
     def _record(self, request: web.Request) -> RecordedCall:
-        request_id = f"req_{uuid.uuid4().hex}"
-        request[_REQUEST_ID] = request_id
+        # The id goes into the answer's headers from the call itself: no per-request
+        # storage, which on aiohttp 3.9 (the floor) has no warning-free key type.
         call = RecordedCall(
-            request_id=request_id,
+            request_id=f"req_{uuid.uuid4().hex}",
             method=request.method,
             path=request.path,
             headers=_masked_headers(request),
@@ -851,52 +520,28 @@ class Emulator:
         self.requests.append(call)
         return call
 
-    async def _answer(
-        self, request: web.Request, endpoint: Endpoint, received: _Received
-    ) -> _Answer:
+    async def _answer(self, request: web.Request, endpoint: Endpoint, received: Received) -> Answer:
         self._check_auth(request)
         self._check_rate()
         job = await self._judge(endpoint, received)
         loop = asyncio.get_running_loop()
         drawn = await loop.run_in_executor(self._executor, _draw_all, job)
         if job.stream:
-            return _Answer(
+            return Answer(
                 status=200,
                 body=b"",
                 content_type="text/event-stream",
                 events=_stream_events(job, drawn),
             )
-        return _Answer(status=200, body=_json(self._images_body(request, job, drawn)))
+        return Answer(status=200, body=encode_json(self._images_body(request, job, drawn)))
 
-    async def _judge(self, endpoint: Endpoint, received: _Received) -> _Job:
-        if endpoint == "generate":
-            params = _parse_json_params(received)
-            images: list[UploadFile] = []
-            mask = None
-        else:
-            params = _form_params(received, endpoint)
-            images, mask = await _uploads(received, endpoint)
-        if not self.config.validate:
-            return _job(params, endpoint, images, mask)
-        _check_fields(params, endpoint)
-        for name in _REQUIRED[endpoint]:
-            present = images if name == "image" else name in params
-            if not present:
-                raise _bad_request(
-                    f"Missing required parameter: '{name}'.", name, "missing_required_parameter"
-                )
-        params = {"model": _DEFAULT_MODELS[endpoint], **params}
-        _check_values(params)
-        try:
-            if endpoint == "generate":
-                validate_generate(params)
-            elif endpoint == "edit":
-                validate_edit(params, images, mask)
-            else:
-                validate_variation(params, images[0])
-        except InvalidRequestError as error:
-            raise _from_invalid_request(error) from None
-        return _job(params, endpoint, images, mask)
+    async def _judge(self, endpoint: Endpoint, received: Received) -> _Job:
+        judged = await judge(endpoint, received, validate=self.config.validate)
+        if self.config.validate:
+            # Decoding every upload in full is slow: off the event loop, like drawing.
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._executor, check_decodable, judged.images, judged.mask)
+        return _job(judged, endpoint)
 
     def _images_body(
         self, request: web.Request, job: _Job, drawn: list[tuple[bytes, list[bytes]]]
@@ -907,7 +552,7 @@ class Emulator:
                 item = {"url": self._store(request, picture)}
             else:
                 item = {"b64_json": base64.b64encode(picture).decode("ascii")}
-            if job.model == "dall-e-3":
+            if job.family == "dall-e-3":
                 item["revised_prompt"] = _revised_prompt(job, index)
             data.append(item)
         body: dict[str, object] = {"created": int(time.time()), "data": data}
@@ -931,7 +576,7 @@ class Emulator:
         name = f"img-{uuid.uuid4().hex}.png"
         self._files[name] = (picture, now + self.config.url_ttl)
         prefix = "/v1" if request.path.startswith("/v1/") else ""
-        return f"{request.url.origin()}{prefix}/emulator/files/{name}"
+        return f"{_origin(request)}{prefix}/emulator/files/{name}"
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
         call = self._record(request)
@@ -941,26 +586,52 @@ class Emulator:
             del self._files[name]
             self._expired.add(name)
             stored = None
+        headers = {"x-request-id": call.request_id}
         if stored is not None:
             call.status = 200
-            return web.Response(body=stored[0], content_type="image/png")
+            return web.Response(body=stored[0], content_type="image/png", headers=headers)
         expired = name in self._expired
-        error = _APIError(
+        error = APIError(
             410 if expired else 404,
             "This image URL has expired." if expired else "No image at this URL.",
+            headers=headers,
         )
         call.status = error.answer.status
         return await _send(request, error.answer, None)
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         call = self._record(request)
-        error = _APIError(404, f"Invalid URL ({request.method} {request.path})")
+        error = APIError(
+            404,
+            f"Invalid URL ({request.method} {request.path})",
+            headers={"x-request-id": call.request_id},
+        )
         call.status = 404
         return await _send(request, error.answer, None)
 
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def _origin(request: web.Request) -> str:
+    """``scheme://host[:port]`` the client reached, for URLs it can download from.
+
+    The Host header is kept when it is a plain host and port (so a client that came through
+    ``localhost`` or a mapped port gets URLs that work for it); anything else, which
+    ``request.url`` would choke on, gives way to the address the connection really reached.
+    """
+    host = request.headers.get("Host", "")
+    match = _HOST_HEADER.fullmatch(host)
+    if match is None or (match["port"] and int(match["port"]) > _MAX_PORT):
+        transport = request.transport
+        address = transport.get_extra_info("sockname") if transport is not None else None
+        # A TCP socket's name is (host, port, ...); anything else (a Unix socket) has none.
+        if isinstance(address, tuple):
+            host = f"{_url_host(str(address[0]))}:{address[1]}"
+        else:
+            host = "localhost"
+    return f"{request.scheme}://{host}"
 
 
 def _duration(seconds: float) -> str:
@@ -976,7 +647,7 @@ def _duration(seconds: float) -> str:
 # --- sending ------------------------------------------------------------------------------
 
 
-async def _send(request: web.Request, answer: _Answer, fault: Fault | None) -> web.StreamResponse:
+async def _send(request: web.Request, answer: Answer, fault: Fault | None) -> web.StreamResponse:
     kind = fault.kind if fault is not None else None
     transport = request.transport
     if kind == "disconnect" or transport is None or transport.is_closing():

@@ -19,13 +19,11 @@ import functools
 import hashlib
 import itertools
 import math
-import struct
-import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
-from .png import encode_png
+from .png import encode_png, read_png
 
 __all__ = [
     "Pixels",
@@ -40,9 +38,6 @@ __all__ = [
 RGBA = 4
 RGB = 3
 _OPAQUE = 255
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_CHUNK_HEAD = struct.Struct(">I4s")
-_IHDR = struct.Struct(">IIBBBBB")
 # PNG colour type -> channels, for the 8-bit types we decode (palette images are not).
 _CHANNELS_OF_COLOUR_TYPE = {0: 1, 2: 3, 4: 2, 6: 4}
 _KINDS = (
@@ -137,55 +132,28 @@ def _row_converter(source: int, target: int, width: int) -> Callable[[bytes], by
 def decode_png(data: bytes) -> Pixels:
     """Decode an 8-bit, non-interlaced grey, grey + alpha, RGB or RGBA PNG.
 
-    Raises `ValueError` for anything else (palette images, 16-bit samples, interlacing) and
-    for damaged files.
+    Raises `ValueError` for anything else (palette images, other bit depths, interlacing)
+    and for damaged files: the file is read as strictly as
+    :func:`~images_async.testing.png.check_png` reads it.
     """
-    if data[:8] != _PNG_SIGNATURE:
-        raise ValueError("not a PNG")
-    header: tuple[int, ...] | None = None
-    compressed: list[bytes] = []
-    offset = 8
-    # Every pass moves past one chunk, so the loop ends with the data.
-    while offset + _CHUNK_HEAD.size <= len(data):
-        length, kind = _CHUNK_HEAD.unpack_from(data, offset)
-        body = data[offset + 8 : offset + 8 + length]
-        if len(body) != length:
-            raise ValueError("PNG chunk runs past the end of the data")
-        if kind == b"IHDR" and length == _IHDR.size:
-            header = _IHDR.unpack(body)
-        elif kind == b"IDAT":
-            compressed.append(body)
-        elif kind == b"IEND":
-            break
-        offset += 12 + length
-    if header is None:
-        raise ValueError("PNG without a valid IHDR chunk")
-    width, height, depth, colour_type, _compression, _filter, interlace = header
-    channels = _CHANNELS_OF_COLOUR_TYPE.get(colour_type)
-    if depth != 8 or channels is None or interlace != 0 or not width or not height:
+    png = read_png(data)
+    channels = _CHANNELS_OF_COLOUR_TYPE.get(png.colour_type)
+    if png.bit_depth != 8 or channels is None or png.interlaced:
         raise ValueError(
-            f"unsupported PNG (bit depth {depth}, colour type {colour_type}, "
-            f"interlace {interlace}): only 8-bit non-interlaced grey/RGB(A) is decoded"
+            f"unsupported PNG (bit depth {png.bit_depth}, colour type {png.colour_type}, "
+            f"interlaced {png.interlaced}): only 8-bit non-interlaced grey/RGB(A) is decoded"
         )
-    try:
-        raw = zlib.decompress(b"".join(compressed))
-    except zlib.error as exc:
-        raise ValueError(f"damaged PNG image data: {exc}") from None
-    rows = _unfilter(raw, width * channels, height, channels)
-    return Pixels(width=width, height=height, channels=channels, rows=tuple(rows))
+    rows = _unfilter(png.scanlines(), png.width * channels, channels)
+    return Pixels(width=png.width, height=png.height, channels=channels, rows=tuple(rows))
 
 
-def _unfilter(raw: bytes, stride: int, height: int, bpp: int) -> list[bytes]:
-    if len(raw) < (stride + 1) * height:
-        raise ValueError("PNG image data is shorter than its header says")
+def _unfilter(scanlines: Iterable[bytes], stride: int, bpp: int) -> list[bytes]:
+    """The rows of ``scanlines`` (each: filter type, then ``stride`` bytes) unfiltered."""
     swar = _Swar(stride)
     prior = bytes(stride)
     rows: list[bytes] = []
-    position = 0
-    for _ in range(height):
-        kind = raw[position]
-        line = raw[position + 1 : position + 1 + stride]
-        position += stride + 1
+    for scanline in scanlines:
+        kind, line = scanline[0], scanline[1:]
         if kind == 0:
             row = line
         elif kind == 1:
@@ -194,10 +162,8 @@ def _unfilter(raw: bytes, stride: int, height: int, bpp: int) -> list[bytes]:
             row = swar.add(line, prior)
         elif kind == 3:
             row = _unfilter_average(line, prior, bpp)
-        elif kind == 4:
+        else:  # 4; PngFile.scanlines() refuses the unknown types
             row = _unfilter_paeth(line, prior, bpp)
-        else:
-            raise ValueError(f"unknown PNG filter type {kind}")
         rows.append(row)
         prior = row
     return rows

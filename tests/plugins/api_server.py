@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import time
 from collections import deque
@@ -231,20 +232,25 @@ class FakeImagesAPI:
         return app
 
 
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1 at an ephemeral port; yields its ``http://host:port`` root."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture
 async def fake_api() -> AsyncIterator[FakeImagesAPI]:
     """A recording Images API on 127.0.0.1 with an ephemeral port."""
     api = FakeImagesAPI()
-    runner = web.AppRunner(api.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    api.base_url = f"http://127.0.0.1:{port}"
-    try:
+    async with serving(api.app()) as api.base_url:
         yield api
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ sync ``Images`` client pointed at it is one fixture away.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TypeVar
@@ -91,17 +92,23 @@ class ServerThread:
             self._loop.close()
 
 
+@contextlib.contextmanager
+def serving_in_thread(app: web.Application) -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 from its own thread; yields its ``http://host:port`` root."""
+    server = ServerThread(app)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def threaded_api() -> Iterator[ThreadedImagesAPI]:
     """A recording Images API on 127.0.0.1, served from its own thread and event loop."""
     api = ThreadedImagesAPI()
-    server = ServerThread(api.app())
-    server.start()
-    api.base_url = f"http://127.0.0.1:{server.port}"
-    try:
+    with serving_in_thread(api.app()) as api.base_url:
         yield api
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,111 @@
+"""What the emulator answers, before it is sent: plain answers and the API's error shape.
+
+This module owns :class:`Answer` (status, body, headers, or the events of a stream) and
+:class:`APIError`, the exception every check raises to answer ``{"error": {...}}`` like the
+real service, plus the fixed answers of injected faults and rate limits. Sending is the
+emulator's business; nothing here touches aiohttp.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+
+import attrs
+
+from .._errors import InvalidFileError, InvalidRequestError
+from .faults import Fault
+
+_BAD_GATEWAY_PAGE = (
+    b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+    b"</h1></center><hr><center>cloudflare</center></body></html>\n"
+)
+
+
+@attrs.frozen(kw_only=True)
+class Answer:
+    """One answer to send."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    events: tuple[bytes, ...] | None = None
+    """The encoded events of a ``text/event-stream`` answer (then ``body`` is unused)."""
+
+
+class APIError(Exception):
+    """An error answer in the API's ``{"error": {...}}`` shape."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        kind: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        error = {
+            "message": _valid_unicode(message),
+            "type": kind,
+            "param": None if param is None else _valid_unicode(param),
+            "code": code,
+        }
+        self.answer = Answer(
+            status=status, body=encode_json({"error": error}), headers=headers or {}
+        )
+
+
+def _valid_unicode(text: str) -> str:
+    """``text`` with lone surrogates (echoed from hostile input) spelled out as ``\\udXXX``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def encode_json(document: object) -> bytes:
+    """Compact JSON; non-ASCII text is escaped, so any string encodes."""
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def bad_request(message: str, param: str | None = None, code: str | None = None) -> APIError:
+    return APIError(400, message, param=param, code=code)
+
+
+def from_invalid_request(error: InvalidRequestError, note: str = "") -> APIError:
+    """The 400 for a failed check of the client's own rule table (``note`` is appended)."""
+    code = "invalid_image" if isinstance(error, InvalidFileError) else "invalid_value"
+    return bad_request(error.message + note, error.param, code)
+
+
+def fault_answer(fault: Fault, retry_after: float) -> Answer | None:
+    """The whole answer of a status fault; None for faults that shape a normal answer."""
+    if fault.kind == "insufficient_quota":
+        message = "You exceeded your current quota, please check your plan and billing details."
+        return APIError(429, message, kind="insufficient_quota", code="insufficient_quota").answer
+    if fault.kind != "status":
+        return None
+    if fault.status == 429:
+        return rate_limited(retry_after).answer
+    if fault.status == 502:
+        return Answer(status=502, body=_BAD_GATEWAY_PAGE, content_type="text/html")
+    message = {
+        500: "The server had an error while processing your request. Sorry about that!",
+        503: "The server is overloaded or not ready yet.",
+    }[fault.status or 500]
+    return APIError(fault.status or 500, message, kind="server_error").answer
+
+
+def rate_limited(retry_after: float) -> APIError:
+    return APIError(
+        429,
+        f"Rate limit reached for images per min. Please try again in {retry_after:g}s.",
+        kind="requests",
+        code="rate_limit_exceeded",
+        headers={
+            "Retry-After": str(math.ceil(retry_after)),
+            "retry-after-ms": str(round(retry_after * 1000)),
+        },
+    )

@@ -1,0 +1,343 @@
+"""Judging a request like the Images API: fields, types, values, models and uploads.
+
+This module owns what the emulator accepts. It builds on the client's own rule table
+(:mod:`images_async._params`) and adds the checks only a server can make: unknown fields,
+JSON and form types, text that is not valid Unicode, and uploads that are damaged although
+their header looks fine (a PNG is decoded in full by :func:`~.png.check_png`). Every refusal
+is an :class:`~._answers.APIError` in the API's shape.
+
+Model names the rule table does not know are accepted, so code written for a newer model can
+run offline: such a name behaves like its closest known family (:func:`family_of`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import attrs
+
+from .._errors import InvalidRequestError
+from .._files import UploadFile, image_labels, load_uploads
+from .._params import (
+    BACKGROUNDS,
+    INPUT_FIDELITIES,
+    KNOWN_MODELS,
+    MODERATIONS,
+    OUTPUT_FORMATS,
+    QUALITIES,
+    RESPONSE_FORMATS,
+    STYLES,
+    Endpoint,
+    ModelRules,
+    parse_size,
+    validate_edit,
+    validate_generate,
+    validate_variation,
+)
+from ._answers import APIError, bad_request, from_invalid_request
+from ._bodies import UNPARSEABLE_JSON, Received
+from .png import check_png
+
+__all__ = ["DEFAULT_MODELS", "Judged", "check_decodable", "family_of", "judge"]
+
+DEFAULT_MODELS: Mapping[Endpoint, str] = {
+    "generate": "dall-e-2",
+    "edit": "gpt-image-1.5",
+    "variation": "dall-e-2",
+}
+#: The family of a name that starts like no known model: the newest GPT image model.
+_FALLBACK_FAMILY = "gpt-image-2"
+#: What may follow a known name in a name of its family (``dall-e-3-hd``, ``gpt-image-1.7``).
+_FAMILY_SEPARATORS = ("-", ".", "_", ":", "@")
+_STRING, _INTEGER, _BOOLEAN = "a string", "an integer", "a boolean"
+_COMMON_FIELDS = {
+    "model": _STRING,
+    "n": _INTEGER,
+    "response_format": _STRING,
+    "size": _STRING,
+    "user": _STRING,
+}
+_GPT_FIELDS = {
+    "prompt": _STRING,
+    "quality": _STRING,
+    "background": _STRING,
+    "output_format": _STRING,
+    "output_compression": _INTEGER,
+    "stream": _BOOLEAN,
+    "partial_images": _INTEGER,
+}
+_FIELDS: Mapping[Endpoint, Mapping[str, str]] = {
+    "generate": {**_COMMON_FIELDS, **_GPT_FIELDS, "moderation": _STRING, "style": _STRING},
+    "edit": {**_COMMON_FIELDS, **_GPT_FIELDS, "input_fidelity": _STRING},
+    "variation": _COMMON_FIELDS,
+}
+_REQUIRED: Mapping[Endpoint, tuple[str, ...]] = {
+    "generate": ("prompt",),
+    "edit": ("image", "prompt"),
+    "variation": ("image",),
+}
+_VOCABULARIES = {
+    "quality": QUALITIES,
+    "style": STYLES,
+    "background": BACKGROUNDS,
+    "moderation": MODERATIONS,
+    "output_format": OUTPUT_FORMATS,
+    "response_format": RESPONSE_FORMATS,
+    "input_fidelity": INPUT_FIDELITIES,
+}
+_IMAGE_FIELD = re.compile(r"image(\[\d*\])?")
+# Form integers are ASCII digits (int() also takes Arabic-Indic or fullwidth ones); more
+# digits than this are out of every range, and int() refuses past 4300 digits anyway.
+_FORM_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+_MAX_INTEGER_DIGITS = 100
+
+
+@attrs.frozen(kw_only=True)
+class Judged:
+    """A request that passed the checks (or was not checked): its values and uploads."""
+
+    params: Mapping[str, object]
+    images: tuple[UploadFile, ...] = ()
+    mask: UploadFile | None = None
+
+
+def family_of(model: str) -> ModelRules:
+    """The known model whose rules and behaviour ``model`` gets.
+
+    A known name is itself. Otherwise the longest known name that ``model`` extends, past a
+    separator, is its family (``dall-e-3-hd`` is dall-e-3, ``gpt-image-1-mini-2027`` is
+    gpt-image-1-mini); any other name (``gpt-image-3``, ``my-model``) is GPT-image-like.
+    """
+    known = KNOWN_MODELS.get(model)
+    if known is not None:
+        return known
+    extended = [
+        rules
+        for name, rules in KNOWN_MODELS.items()
+        if model.startswith(name) and model[len(name)] in _FAMILY_SEPARATORS
+    ]
+    if extended:
+        return max(extended, key=lambda rules: len(rules.name))
+    return KNOWN_MODELS[_FALLBACK_FAMILY]
+
+
+async def judge(endpoint: Endpoint, received: Received, *, validate: bool) -> Judged:
+    """The request's values and uploads; raises `APIError` for what the API refuses.
+
+    Uploads are only checked against their headers here; :func:`check_decodable` decodes
+    them (slow: run it off the event loop).
+    """
+    if received.failure is not None:
+        raise received.failure
+    if endpoint == "generate":
+        params = _json_params(received)
+        images: list[UploadFile] = []
+        mask = None
+    else:
+        params = _form_params(received, endpoint)
+        images, mask = await _uploads(received, endpoint)
+    if validate:
+        params = _validated(params, endpoint, images, mask)
+    return Judged(params=params, images=tuple(images), mask=mask)
+
+
+def check_decodable(images: Sequence[UploadFile], mask: UploadFile | None) -> None:
+    """Refuse, naming it, the first PNG upload that does not decode in full.
+
+    JPEG and WEBP uploads are only checked against their headers: there is no decoder here.
+    """
+    labelled = [*zip(images, image_labels(len(images)), strict=True)]
+    if mask is not None:
+        labelled.append((mask, "mask"))
+    for upload, param in labelled:
+        if upload.info is None or upload.info.format != "png":
+            continue
+        try:
+            check_png(upload.content)
+        except ValueError as exc:
+            raise bad_request(
+                f"Invalid image file: {upload.filename!r} could not be decoded: {exc}.",
+                param,
+                "invalid_image",
+            ) from None
+
+
+# --- values -------------------------------------------------------------------------------
+
+
+def _json_params(received: Received) -> dict[str, object]:
+    if received.kind != "json":
+        raise bad_request("Invalid Content-Type header: this endpoint takes application/json.")
+    document = received.document
+    if not isinstance(document, dict):
+        raise bad_request("The JSON body of your request must be an object.")
+    params: dict[str, object] = {}
+    for name, value in document.items():
+        if _holds_lone_surrogate(name):
+            raise bad_request(UNPARSEABLE_JSON)
+        if _holds_lone_surrogate(value):
+            raise bad_request(
+                f"Invalid value for '{name}': it holds a lone surrogate (an unpaired \\ud800-"
+                "\\udfff escape), which is not valid Unicode.",
+                name,
+                "invalid_value",
+            )
+        if value is not None:
+            params[name] = value
+    return params
+
+
+def _holds_lone_surrogate(value: object) -> bool:
+    """Whether any string in a parsed JSON value is not valid Unicode."""
+    # A stack, not recursion: the parser accepted the nesting, so must this walk.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def _text_value(name: str, text: str, expected: str | None) -> object:
+    if expected == _INTEGER:
+        digits = text.strip()
+        if not _FORM_INTEGER.fullmatch(digits):
+            raise _invalid_type(name, expected, "a string")
+        if len(digits.lstrip("-")) > _MAX_INTEGER_DIGITS:
+            raise bad_request(
+                f"Invalid value for '{name}': the number is too large.", name, "invalid_value"
+            )
+        return int(digits)
+    if expected == _BOOLEAN:
+        if text.strip().lower() in ("true", "false"):
+            return text.strip().lower() == "true"
+        raise _invalid_type(name, expected, "a string")
+    return text
+
+
+def _invalid_type(name: str, expected: str, got: str) -> APIError:
+    message = f"Invalid type for '{name}': expected {expected}, but got {got} instead."
+    return bad_request(message, name, "invalid_type")
+
+
+def _json_type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return _BOOLEAN
+    if isinstance(value, int):
+        return _INTEGER
+    if isinstance(value, float):
+        return "a decimal"
+    if isinstance(value, str):
+        return _STRING
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _check_fields(params: Mapping[str, object], endpoint: Endpoint) -> None:
+    fields = _FIELDS[endpoint]
+    for name, value in params.items():
+        expected = fields.get(name)
+        if expected is None:
+            raise bad_request(f"Unknown parameter: '{name}'.", name, "unknown_parameter")
+        actual = _json_type_name(value)
+        if actual != expected:
+            raise _invalid_type(name, expected, actual)
+
+
+def _check_values(params: Mapping[str, object]) -> None:
+    for name, vocabulary in _VOCABULARIES.items():
+        value = params.get(name)
+        if value is not None and value not in vocabulary:
+            choices = ", ".join(sorted(vocabulary))
+            message = f"Invalid value: {value!r}. Supported values are: {choices}."
+            raise bad_request(message, name, "invalid_value")
+    size = params.get("size")
+    if isinstance(size, str) and size != "auto" and parse_size(size) is None:
+        message = f"Invalid value: {size!r}. The size must be 'auto' or WIDTHxHEIGHT."
+        raise bad_request(message, "size", "invalid_value")
+
+
+def _validated(
+    params: Mapping[str, object],
+    endpoint: Endpoint,
+    images: Sequence[UploadFile],
+    mask: UploadFile | None,
+) -> dict[str, object]:
+    """``params`` with the default model filled in, after every check of the rule table."""
+    _check_fields(params, endpoint)
+    for name in _REQUIRED[endpoint]:
+        present = images if name == "image" else name in params
+        if not present:
+            raise bad_request(
+                f"Missing required parameter: '{name}'.", name, "missing_required_parameter"
+            )
+    params = {"model": DEFAULT_MODELS[endpoint], **params}
+    _check_values(params)
+    model = params["model"]
+    checked, note = params, ""
+    if isinstance(model, str) and model and model not in KNOWN_MODELS:
+        family = family_of(model).name
+        checked = {**params, "model": family}
+        note = f" (the emulator treats the unknown model {model!r} like {family})"
+    try:
+        if endpoint == "generate":
+            validate_generate(checked)
+        elif endpoint == "edit":
+            validate_edit(checked, images, mask)
+        else:
+            validate_variation(checked, images[0])
+    except InvalidRequestError as error:
+        raise from_invalid_request(error, note) from None
+    return params
+
+
+# --- forms and uploads --------------------------------------------------------------------
+
+
+def _form_params(received: Received, endpoint: Endpoint) -> dict[str, object]:
+    if received.kind != "multipart":
+        raise bad_request("Invalid Content-Type header: this endpoint takes multipart/form-data.")
+    fields = _FIELDS[endpoint]
+    params: dict[str, object] = {}
+    for name, text in received.texts:
+        if _IMAGE_FIELD.fullmatch(name) or name == "mask":
+            raise _invalid_type(name, "a file", "a string")
+        params[name] = _text_value(name, text, fields.get(name))
+    for part in received.files:
+        if part.field in fields:
+            raise _invalid_type(part.field, fields[part.field], "a file")
+        is_image = _IMAGE_FIELD.fullmatch(part.field) is not None
+        if not is_image and not (part.field == "mask" and endpoint == "edit"):
+            raise bad_request(
+                f"Unknown parameter: '{part.field}'.", part.field, "unknown_parameter"
+            )
+    return params
+
+
+async def _uploads(
+    received: Received, endpoint: Endpoint
+) -> tuple[list[UploadFile], UploadFile | None]:
+    images = [part for part in received.files if _IMAGE_FIELD.fullmatch(part.field)]
+    masks = [part for part in received.files if part.field == "mask"]
+    if endpoint == "variation" and len(images) > 1:
+        raise bad_request("Only one image can be given for variations.", "image", "invalid_value")
+    if len(masks) > 1:
+        raise bad_request("Only one mask can be given.", "mask", "invalid_value")
+    labels = image_labels(len(images))
+    parts = [*images, *masks]
+    try:
+        uploads = await load_uploads(
+            [(part.filename, part.content, part.content_type) for part in parts],
+            [*labels, *(["mask"] if masks else [])],
+        )
+    except InvalidRequestError as error:
+        raise from_invalid_request(error) from None
+    return uploads[: len(images)], (uploads[-1] if masks else None)
