@@ -95,13 +95,15 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def sync_check(session: nox.Session) -> None:
     """Fail when the generated sync facade differs from what the generator writes."""
-    session.run("python", "scripts/generate_sync.py", "--check", external=True)
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))  # the pinned ruff
+    session.run("python", "scripts/generate_sync.py", "--check")
 
 
 @nox.session
 def sync(session: nox.Session) -> None:
-    """Regenerate the sync facade (images_async/_images.py) from AsyncImages."""
-    session.run("python", "scripts/generate_sync.py", external=True)
+    """Regenerate the sync facade (images_async/_sync_client.py) from AsyncImages."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))  # the pinned ruff
+    session.run("python", "scripts/generate_sync.py")
 
 
 @nox.session

@@ -11,7 +11,7 @@ import base64
 import json
 import random
 
-from images_async.testing.png import encode_png, solid_png
+from images_async.testing.png_codec import encode_png, solid_png
 
 #: Which body a request gets is chosen by this word in its prompt (the server only
 #: searches the raw request body for it, so every client sends the same kind of request).

@@ -12,15 +12,15 @@ import asyncio
 import base64
 import contextlib
 import json
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import aiohttp
 
 from images_async import AsyncImages, GenerateRequest, Images
+from images_async._loop_thread import LoopThread
 
 API_KEY: Final = "sk-benchmark"
 MODEL: Final = "gpt-image-1"
@@ -28,8 +28,6 @@ SIZE: Final = "1024x1024"
 QUALITY: Final = "low"
 #: No single call or batch may take longer than this (a hung server fails the run instead).
 CALL_TIMEOUT: Final = 120.0
-
-_T = TypeVar("_T")
 
 AsyncCall = Callable[[str], Coroutine[Any, Any, int]]
 SyncCall = Callable[[str], int]
@@ -104,30 +102,23 @@ def bare_aiohttp_threads(base_url: str, threads: int) -> Iterator[SyncBatch]:
     """The same calls from ``threads`` threads, each handed to one event loop thread.
 
     The least a sync facade over aiohttp can cost: what ``Images`` adds beyond this is its
-    own overhead, not the price of crossing threads.
+    own overhead, not the price of crossing threads. The loop thread is the one ``Images``
+    runs on (:class:`images_async._loop_thread.LoopThread`), so only the client differs.
     """
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="bench-loop", daemon=True)
-    thread.start()
-
-    def on_loop(coroutine: Coroutine[Any, Any, _T]) -> _T:
-        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(CALL_TIMEOUT)
-
+    loop = LoopThread(name="bench-loop")
     try:
         stack = contextlib.AsyncExitStack()
-        async_call = on_loop(stack.enter_async_context(_aiohttp_call(base_url, threads)))
+        async_call = loop.run(stack.enter_async_context(_aiohttp_call(base_url, threads)))
         try:
 
             def call(prompt: str) -> int:
-                return on_loop(async_call(prompt))
+                return loop.run(async_call(prompt))
 
             with _threaded(call, threads) as batch:
                 yield batch
         finally:
-            on_loop(stack.aclose())
+            loop.run(stack.aclose())
     finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(CALL_TIMEOUT)
         loop.close()
 
 

@@ -1,10 +1,7 @@
 """images-async: an async-first client for the OpenAI Images API, with a sync facade."""
 
-from ._async_images import (
-    AsyncImages,
-    AsyncImagesWithRawResponse,
-    AsyncImagesWithStreamingResponse,
-)
+from ._async_images import AsyncImages
+from ._config import Timeout
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -31,7 +28,6 @@ from ._errors import (
 )
 from ._fanout import FanOutProgress, Outcome
 from ._files import FileContent, FileTypes
-from ._images import Images
 from ._models import (
     CompletedImageEvent,
     Image,
@@ -44,24 +40,25 @@ from ._models import (
     Usage,
 )
 from ._pacing import PacerState
-from ._requests import EditRequest, GenerateRequest, ImageRequest, VariationRequest
+from ._request_values import EditRequest, GenerateRequest, ImageRequest, VariationRequest
 from ._response import (
     ImageEventStream,
     IncompleteStreamError,
     RawResponse,
     RawResponseContext,
+    ResponseInfo,
     StreamedResponse,
     StreamingResponseContext,
 )
-from ._retry import RetryPolicy
-from ._sync import (
+from ._sync_client import Images
+from ._sync_responses import (
     ImagesWithRawResponse,
     ImagesWithStreamingResponse,
     SyncImageEventStream,
     SyncStreamedResponse,
 )
-from ._transport import Timeout
 from ._version import __version__
+from ._views import AsyncImagesWithRawResponse, AsyncImagesWithStreamingResponse
 
 __all__ = [
     "APIConnectionError",
@@ -109,7 +106,7 @@ __all__ = [
     "RateLimitError",
     "RawResponse",
     "RawResponseContext",
-    "RetryPolicy",
+    "ResponseInfo",
     "StreamedResponse",
     "StreamingResponseContext",
     "SyncImageEventStream",

@@ -1,6 +1,6 @@
 """``python -m images_async``: the command line."""
 
-from ._cli import run
+from .cli import run
 
 if __name__ == "__main__":
     run()

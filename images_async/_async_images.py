@@ -1,27 +1,21 @@
-"""AsyncImages: the one hand-written implementation of the Images API client.
+"""AsyncImages: the public surface of the Images API client, and nothing else.
 
-Every endpoint, both response modes and the image helpers live here; the sync facade
-:class:`images_async.Images` is generated from this module by ``scripts/generate_sync.py``.
-
-The raw and streaming views reuse the very same methods: a view holds a sibling of the client
-(same connections, other response mode) and wraps its methods, so each parameter list is
-written once.
+Configuration rules live in :mod:`._config`, request building in :mod:`._prepare`, sending
+in :mod:`._sending`, the raw and streaming views in :mod:`._views` and fan-outs in
+:mod:`._fanout`. The sync facade :class:`images_async.Images` is generated from this module
+by ``scripts/generate_sync.py``; the typed ``stream=`` overloads stay hand-written here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
-import enum
 import functools
-import json
 import os
 import uuid
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
-    Awaitable,
     Callable,
     Iterable,
     Mapping,
@@ -29,72 +23,38 @@ from collections.abc import (
 )
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, ParamSpec, cast, overload
+from typing import Literal, TypeVar, overload
 
 import aiohttp
-import attrs
 from yarl import URL
 
-from ._errors import ImageDecodeError, MissingAPIKeyError
-from ._fanout import FanOutProgress, Outcome, _FanOut
-from ._files import FileTypes, image_labels, load_uploads
-from ._models import Image, ImagesResponse
-from ._options import (
+from ._config import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MAX_RETRY_WAIT,
+    DEFAULT_TIMEOUT,
+    ClientOptions,
+    Timeout,
     checked_base_url,
-    checked_count,
     checked_credential,
-    checked_flag,
     checked_headers,
     checked_limit,
-    checked_retries,
-    checked_seconds,
     checked_timeout,
 )
+from ._errors import ImageDecodeError, MissingAPIKeyError
+from ._fanout import FanOut, FanOutProgress, Outcome
+from ._files import FileTypes
+from ._models import Image, ImagesResponse
 from ._pacing import Pacer
-from ._params import given_parameters, validate_edit, validate_generate, validate_variation
-from ._requests import ImageRequest
-from ._response import (
-    ImageEventStream,
-    RawResponse,
-    RawResponseContext,
-    StreamedResponse,
-    StreamingResponseContext,
-)
-from ._retry import RetryPolicy
-from ._transport import PreparedRequest, Timeout, TimeoutTypes, Transport
+from ._prepare import prepare_edit, prepare_generate, prepare_request_value, prepare_variation
+from ._request_values import ImageRequest
+from ._response import ImageEventStream
+from ._sending import CallSender
+from ._transport import Transport
+from ._views import AsyncImagesWithRawResponse, AsyncImagesWithStreamingResponse
 
-_P = ParamSpec("_P")
-
-DEFAULT_TIMEOUT = 600.0
-DEFAULT_MAX_RETRIES = 2
-#: The longest wait a server may ask for (Retry-After) before a call fails instead.
-DEFAULT_MAX_RETRY_WAIT = 60.0
-DEFAULT_MAX_CONNECTIONS = 100
-#: Ten 4K PNGs as base64 fit comfortably; a larger body means a broken or hostile server.
-DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024 * 1024
-
-
-class _Mode(enum.Enum):
-    PARSED = "parsed"
-    RAW = "raw"
-    STREAMING = "streaming"
-
-
-def _form_fields(
-    params: Mapping[str, object], extra_body: Mapping[str, object] | None
-) -> list[tuple[str, str]]:
-    """The text parts of a multipart body: the parameters, then any extra fields."""
-    fields = {**params, **(extra_body or {})}
-    return [(name, _form_value(value)) for name, value in fields.items() if value is not None]
-
-
-def _form_value(value: object) -> str:
-    """A parameter as multipart text: JSON spellings for booleans and structures."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value)
-    return str(value)
+_R = TypeVar("_R", bound=ImageRequest)
 
 
 class AsyncImages:
@@ -140,13 +100,13 @@ class AsyncImages:
                 "no API key: pass api_key=... or set the OPENAI_API_KEY environment variable"
             )
         limit = checked_limit("max_connections", max_connections)
-        self._timeout: TimeoutTypes = checked_timeout(timeout)
-        self._retry_policy = RetryPolicy(
-            max_retries=checked_retries(max_retries),
-            max_server_wait=checked_seconds("max_retry_wait", max_retry_wait),
+        self._options = ClientOptions.checked(
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
+            max_response_bytes=max_response_bytes,
+            validate_requests=validate_requests,
         )
-        self._max_response_bytes = checked_count("max_response_bytes", max_response_bytes)
-        self._validate_requests = checked_flag("validate_requests", validate_requests)
         self._transport = Transport(
             api_key=key,
             base_url=checked_base_url(base_url),
@@ -158,9 +118,20 @@ class AsyncImages:
             max_connections=0 if limit is None else limit,
             http_session=http_session,
         )
-        self._mode = _Mode.PARSED
-        self._pacer: Pacer | None = None
         self._owns_transport = True
+
+    @classmethod
+    def _sharing(cls, transport: Transport, options: ClientOptions) -> AsyncImages:
+        """A client over another's connections (which it does not close)."""
+        client = cls.__new__(cls)
+        client._transport = transport
+        client._options = options
+        client._owns_transport = False
+        return client
+
+    @property
+    def _sender(self) -> CallSender:
+        return CallSender(self._transport, self._options)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -210,27 +181,13 @@ class AsyncImages:
         ``timeout=None`` keeps the current timeout; pass ``Timeout(total=None)`` to lift it.
         A bad option raises ``ConfigurationError`` naming it.
         """
-        clone = copy.copy(self)
-        clone._owns_transport = False
-        clone.__dict__.pop("with_raw_response", None)
-        clone.__dict__.pop("with_streaming_response", None)
-        if timeout is not None:
-            clone._timeout = checked_timeout(timeout)
-        if max_retries is not None:
-            clone._retry_policy = attrs.evolve(
-                clone._retry_policy, max_retries=checked_retries(max_retries)
-            )
-        if max_retry_wait is not None:
-            wait = checked_seconds("max_retry_wait", max_retry_wait)
-            clone._retry_policy = attrs.evolve(clone._retry_policy, max_server_wait=wait)
-        if validate_requests is not None:
-            clone._validate_requests = checked_flag("validate_requests", validate_requests)
-        return clone
-
-    def _in_mode(self, mode: _Mode) -> AsyncImages:
-        clone = self.with_options()
-        clone._mode = mode
-        return clone
+        options = self._options.derived(
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
+            validate_requests=validate_requests,
+        )
+        return AsyncImages._sharing(self._transport, options)
 
     @functools.cached_property
     def with_raw_response(self) -> AsyncImagesWithRawResponse:
@@ -353,7 +310,8 @@ class AsyncImages:
         the client's for this call. Bad parameters raise :class:`InvalidRequestError`
         before anything is sent.
         """
-        params = given_parameters(
+        request = await prepare_generate(
+            self._options.validate_requests,
             prompt=prompt,
             model=model,
             n=n,
@@ -368,20 +326,15 @@ class AsyncImages:
             output_format=output_format,
             partial_images=partial_images,
             stream=stream,
-        )
-        if self._validate_requests:
-            validate_generate(params)
-        request = PreparedRequest(
-            path="images/generations",
-            json_body={**params, **(extra_body or {})},
             extra_headers=extra_headers,
             extra_query=extra_query,
-            stream=bool(stream),
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
         )
-        result: ImagesResponse | ImageEventStream = await self._dispatch(
-            request, timeout, max_retries
-        )
-        return result
+        if request.stream:
+            return await self._sender.event_stream(request)
+        return await self._sender.parsed(request)
 
     @overload
     async def edit(
@@ -494,16 +447,11 @@ class AsyncImages:
         a stream of events (:class:`ImageEventStream`). Bad parameters or files raise
         :class:`InvalidRequestError` before anything is sent.
         """
-        images = _as_image_list(image)
-        names = ["image"] if len(images) == 1 else ["image[]"] * len(images)
-        labels = image_labels(len(images))
-        uploads = await load_uploads(
-            [*images, *([mask] if mask is not None else [])],
-            [*labels, *(["mask"] if mask is not None else [])],
-        )
-        image_uploads, mask_upload = uploads[: len(images)], uploads[len(images) :]
-        params = given_parameters(
+        request = await prepare_edit(
+            self._options.validate_requests,
+            image=image,
             prompt=prompt,
+            mask=mask,
             model=model,
             n=n,
             quality=quality,
@@ -516,25 +464,15 @@ class AsyncImages:
             output_format=output_format,
             partial_images=partial_images,
             stream=stream,
-        )
-        if self._validate_requests:
-            validate_edit(params, image_uploads, mask_upload[0] if mask_upload else None)
-        files = [
-            *zip(names, image_uploads, strict=True),
-            *(("mask", upload) for upload in mask_upload),
-        ]
-        request = PreparedRequest(
-            path="images/edits",
-            form_fields=_form_fields(params, extra_body),
-            files=files,
             extra_headers=extra_headers,
             extra_query=extra_query,
-            stream=bool(stream),
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
         )
-        result: ImagesResponse | ImageEventStream = await self._dispatch(
-            request, timeout, max_retries
-        )
-        return result
+        if request.stream:
+            return await self._sender.event_stream(request)
+        return await self._sender.parsed(request)
 
     async def create_variation(
         self,
@@ -557,34 +495,34 @@ class AsyncImages:
         ``(filename, content[, content_type])`` tuple. Parameters left as None are not sent.
         Bad parameters or files raise :class:`InvalidRequestError` before anything is sent.
         """
-        (upload,) = await load_uploads([image], ["image"])
-        params = given_parameters(
-            model=model, n=n, response_format=response_format, size=size, user=user
-        )
-        if self._validate_requests:
-            validate_variation(params, upload)
-        request = PreparedRequest(
-            path="images/variations",
-            form_fields=_form_fields(params, extra_body),
-            files=[("image", upload)],
+        request = await prepare_variation(
+            self._options.validate_requests,
+            image=image,
+            model=model,
+            n=n,
+            response_format=response_format,
+            size=size,
+            user=user,
             extra_headers=extra_headers,
             extra_query=extra_query,
+            extra_body=extra_body,
+            timeout=timeout,
+            max_retries=max_retries,
         )
-        result: ImagesResponse = await self._dispatch(request, timeout, max_retries)
-        return result
+        return await self._sender.parsed(request)
 
     # -- fan-out ---------------------------------------------------------------------------
 
     async def run_many(
         self,
-        requests: Iterable[ImageRequest] | AsyncIterable[ImageRequest],
+        requests: Iterable[_R] | AsyncIterable[_R],
         *,
         concurrency: int = 16,
         ordered: bool = False,
         on_progress: Callable[[FanOutProgress], object] | None = None,
         requests_per_minute: float | None = None,
         images_per_minute: float | None = None,
-    ) -> AsyncGenerator[Outcome[ImageRequest], None]:
+    ) -> AsyncGenerator[Outcome[_R], None]:
         """Run many requests concurrently; yields exactly one :class:`Outcome` per request.
 
         ``requests`` holds :class:`GenerateRequest`, :class:`EditRequest` and
@@ -603,9 +541,19 @@ class AsyncImages:
             requests_per_minute=requests_per_minute,
             images_per_minute=images_per_minute,
         )
-        paced = self.with_options()
-        paced._pacer = pacer
-        fan_out = _FanOut(paced, requests, pacer, on_progress)
+        sender = self._sender
+        validate = self._options.validate_requests
+
+        async def send(request: _R) -> ImagesResponse:
+            return await sender.parsed(await prepare_request_value(validate, request), pacer)
+
+        fan_out = FanOut(
+            requests,
+            send=send,
+            weight=lambda request: request.image_count,
+            pacer=pacer,
+            on_progress=on_progress,
+        )
         async with contextlib.aclosing(fan_out.outcomes(concurrency, ordered)) as outcomes:
             async for outcome in outcomes:
                 yield outcome
@@ -623,8 +571,10 @@ class AsyncImages:
             raise ImageDecodeError("the image has neither b64_json nor url")
         return await self._transport.download(
             image.url,
-            timeout=self._timeout if timeout is None else checked_timeout(timeout, per_call=True),
-            max_bytes=self._max_response_bytes,
+            timeout=self._options.timeout
+            if timeout is None
+            else checked_timeout(timeout, per_call=True),
+            max_bytes=self._options.max_response_bytes,
         )
 
     async def save_image(
@@ -635,40 +585,6 @@ class AsyncImages:
         target = Path(path)
         await asyncio.to_thread(_write_atomically, target, content)
         return target
-
-    # -- plumbing --------------------------------------------------------------------------
-
-    async def _dispatch(
-        self, request: PreparedRequest, timeout: TimeoutTypes, max_retries: int | None
-    ) -> Any:
-        """Send and shape the result for this client's response mode."""
-        policy = self._retry_policy
-        if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=checked_retries(max_retries, per_call=True))
-        streams = self._mode is _Mode.STREAMING or (self._mode is _Mode.PARSED and request.stream)
-        opened = await self._transport.send(
-            request,
-            timeout=self._timeout if timeout is None else checked_timeout(timeout, per_call=True),
-            policy=policy,
-            pacer=self._pacer,
-            read_limit=None if streams else self._max_response_bytes,
-        )
-        if opened.content is None:
-            streamed = StreamedResponse(opened, self._max_response_bytes)
-            return streamed if self._mode is _Mode.STREAMING else ImageEventStream(streamed)
-        raw = RawResponse(opened, opened.content)
-        return raw if self._mode is _Mode.RAW else raw.parse()
-
-
-def _as_image_list(image: FileTypes | Sequence[FileTypes]) -> list[FileTypes]:
-    """One image or several; a tuple whose first item is a file name is one image."""
-    if isinstance(image, list):
-        return list(image)
-    if isinstance(image, tuple):
-        is_one_file = 2 <= len(image) <= 3 and (image[0] is None or isinstance(image[0], str))
-        if not is_one_file:
-            return list(cast("tuple[FileTypes, ...]", image))
-    return [cast("FileTypes", image)]
 
 
 def _write_atomically(target: Path, content: bytes) -> None:
@@ -685,50 +601,3 @@ def _write_atomically(target: Path, content: bytes) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-
-
-def _raw_response_method(method: Callable[_P, Awaitable[Any]]) -> Callable[_P, RawResponseContext]:
-    @functools.wraps(method)
-    def call(*args: _P.args, **kwargs: _P.kwargs) -> RawResponseContext:
-        return RawResponseContext(lambda: method(*args, **kwargs))
-
-    return call
-
-
-def _streaming_response_method(
-    method: Callable[_P, Awaitable[Any]],
-) -> Callable[_P, StreamingResponseContext]:
-    @functools.wraps(method)
-    def call(*args: _P.args, **kwargs: _P.kwargs) -> StreamingResponseContext:
-        return StreamingResponseContext(lambda: method(*args, **kwargs))
-
-    return call
-
-
-class AsyncImagesWithRawResponse:
-    """``images.with_raw_response``: each method gives a :class:`RawResponse`.
-
-    ``raw = await images.with_raw_response.generate(...)`` or
-    ``async with images.with_raw_response.generate(...) as raw: ...``; then
-    ``raw.status_code``, ``raw.headers``, ``raw.request_id`` and ``raw.parse()``.
-    """
-
-    def __init__(self, images: AsyncImages) -> None:
-        raw = images._in_mode(_Mode.RAW)
-        self.generate = _raw_response_method(raw.generate)
-        self.edit = _raw_response_method(raw.edit)
-        self.create_variation = _raw_response_method(raw.create_variation)
-
-
-class AsyncImagesWithStreamingResponse:
-    """``images.with_streaming_response``: each method gives an unread :class:`StreamedResponse`.
-
-    ``async with images.with_streaming_response.generate(...) as response:`` then iterate
-    ``response.iter_bytes()`` (or lines, text, events); the connection is released on exit.
-    """
-
-    def __init__(self, images: AsyncImages) -> None:
-        streaming = images._in_mode(_Mode.STREAMING)
-        self.generate = _streaming_response_method(streaming.generate)
-        self.edit = _streaming_response_method(streaming.edit)
-        self.create_variation = _streaming_response_method(streaming.create_variation)

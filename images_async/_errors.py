@@ -15,7 +15,7 @@ from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ._retry import server_requested_wait
+from ._headers import server_requested_wait
 
 
 class ImagesError(Exception):

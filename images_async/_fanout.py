@@ -1,4 +1,9 @@
-"""Fan-out: many requests, bounded concurrency, exactly one :class:`Outcome` per request.
+"""Fan-out: a bounded concurrent map of a ``send`` callable over many requests, exactly one
+:class:`Outcome` per request.
+
+The fan-out knows nothing of the client: it is given ``send`` (one request to one response)
+and the :class:`Pacer` that admits each call, and its requests are any values (``weight``
+says how many images one asks for, for the images-per-minute budget).
 
 Workers pull requests from the caller's (possibly lazy or endless) iterable one at a time,
 so a batch of a million lines is never held in memory. Each request ends in one outcome,
@@ -13,28 +18,32 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
+from typing import Generic, TypeVar
 
 import attrs
 
 from ._models import ImagesResponse
 from ._pacing import Pacer, PacerState
-from ._requests import ImageRequest
 
-if TYPE_CHECKING:
-    from ._async_images import AsyncImages
-
-_R = TypeVar("_R", bound=ImageRequest)
+_R = TypeVar("_R")
+_R_co = TypeVar("_R_co", covariant=True)
 
 
 @attrs.frozen(kw_only=True)
-class Outcome(Generic[_R]):
+class Outcome(Generic[_R_co]):
     """How one request of a fan-out ended: exactly one of ``response`` and ``error`` is set."""
 
     index: int
     """The request's position in the input (0-based)."""
-    request: _R
+    request: _R_co
     """The request itself."""
     response: ImagesResponse | None = None
     """The response, when the call succeeded."""
@@ -82,15 +91,20 @@ async def _pull(requests: Iterable[_R] | AsyncIterable[_R]) -> AsyncGenerator[_R
             yield request
 
 
-class _FanOut(Generic[_R]):
+class FanOut(Generic[_R]):
+    """One run of ``send`` over ``requests``, admitted by ``pacer``; see :meth:`outcomes`."""
+
     def __init__(
         self,
-        images: AsyncImages,
         requests: Iterable[_R] | AsyncIterable[_R],
+        *,
+        send: Callable[[_R], Awaitable[ImagesResponse]],
+        weight: Callable[[_R], int],
         pacer: Pacer,
         on_progress: Callable[[FanOutProgress], object] | None,
     ) -> None:
-        self._images = images
+        self._send = send
+        self._weight = weight
         self._source = _pull(requests)
         self._source_lock = asyncio.Lock()
         self._indexes = itertools.count()
@@ -109,9 +123,9 @@ class _FanOut(Generic[_R]):
             return next(self._indexes), request
 
     async def _call(self, index: int, request: _R) -> Outcome[_R]:
-        await self._pacer.acquire(request.image_count)
+        await self._pacer.acquire(self._weight(request))
         try:
-            response = await request.send(self._images)
+            response = await self._send(request)
         except Exception as error:
             return Outcome(index=index, request=request, error=error)
         finally:
@@ -149,6 +163,7 @@ class _FanOut(Generic[_R]):
             )
 
     async def outcomes(self, concurrency: int, ordered: bool) -> AsyncGenerator[Outcome[_R], None]:
+        """One outcome per request, as they finish or (``ordered``) in input order."""
         workers = [asyncio.ensure_future(self.worker()) for _ in range(concurrency)]
         finished = asyncio.ensure_future(self._signal_when_done(workers))
         held: dict[int, Outcome[_R]] = {}

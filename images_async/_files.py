@@ -1,4 +1,5 @@
-"""File inputs: every accepted form of an upload, read into one :class:`UploadFile`.
+"""File inputs and multipart text: every accepted form of an upload, read into one
+:class:`UploadFile`, and the text fields sent beside the files.
 
 Uploads are read once, up front, into bytes: validation needs their headers, and a request
 that is retried replays the very same bytes. The content type comes from the bytes
@@ -11,14 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import mimetypes
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, TypeAlias
+from typing import IO, TypeAlias, cast
 
-import aiohttp
 import attrs
 
 from ._errors import InvalidFileError, UnsupportedFileInputError
@@ -159,21 +160,29 @@ async def load_uploads(values: Sequence[FileTypes], params: Sequence[str]) -> li
     return [_load(value, param) for value, param in zip(values, params, strict=True)]
 
 
-def build_form(
-    fields: Sequence[tuple[str, str]], files: Sequence[tuple[str, UploadFile]]
-) -> aiohttp.FormData:
-    """A fresh multipart body (aiohttp consumes a FormData on send, so one per attempt)."""
-    # quote_fields=False keeps "image[]" literal in Content-Disposition, as the API expects.
-    form = aiohttp.FormData(quote_fields=False)
-    for name, value in fields:
-        form.add_field(name, value)
-    for name, upload in files:
-        # Raw bytes over 1 MiB make aiohttp warn (ResourceWarning) that they block the loop,
-        # an error under warnings-as-errors; a BytesIO is sent in chunks instead.
-        form.add_field(
-            name,
-            io.BytesIO(upload.content),
-            filename=upload.filename,
-            content_type=upload.content_type,
-        )
-    return form
+def as_image_list(image: FileTypes | Sequence[FileTypes]) -> list[FileTypes]:
+    """One image or several; a tuple whose first item is a file name is one image."""
+    if isinstance(image, list):
+        return list(image)
+    if isinstance(image, tuple):
+        is_one_file = 2 <= len(image) <= 3 and (image[0] is None or isinstance(image[0], str))
+        if not is_one_file:
+            return list(cast("tuple[FileTypes, ...]", image))
+    return [cast("FileTypes", image)]
+
+
+def form_fields(
+    params: Mapping[str, object], extra_body: Mapping[str, object] | None
+) -> list[tuple[str, str]]:
+    """The text parts of a multipart body: the parameters, then any extra fields."""
+    fields = {**params, **(extra_body or {})}
+    return [(name, _form_value(value)) for name, value in fields.items() if value is not None]
+
+
+def _form_value(value: object) -> str:
+    """A parameter as multipart text: JSON spellings for booleans and structures."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value)
+    return str(value)

@@ -16,25 +16,38 @@ import codecs
 import contextlib
 import datetime
 import json
-import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
     Generator,
-    Iterable,
     Mapping,
 )
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any, Protocol
 
 from multidict import CIMultiDictProxy
+from yarl import URL
 
 from ._converter import ResponseShapeError, parse_images_response, parse_stream_event
 from ._errors import APIResponseValidationError, stream_event_error
 from ._models import CompletedImageEvent, ImagesResponse, ImageStreamEvent, UnknownStreamEvent
-from ._transport import OpenResponse, ReceivedResponse
+from ._sse import SSEBlock, SSEParser, sse_blocks
+
+
+class ResponseBody(Protocol):
+    """The body of a response not read yet, as the transport hands it over."""
+
+    def chunks(self, limit: int | None = None) -> AsyncGenerator[bytes, None]:
+        """The decoded body, raising :class:`APIResponseValidationError` past ``limit``."""
+        ...
+
+    def release(self) -> None:
+        """Give the connection back (the body was read to its end)."""
+
+    def close(self) -> None:
+        """Drop the connection."""
 
 
 class IncompleteStreamError(APIResponseValidationError):
@@ -65,7 +78,7 @@ class IncompleteStreamError(APIResponseValidationError):
         self.response = response
 
 
-def _validation_error(info: _ResponseInfo, message: str, body: bytes) -> APIResponseValidationError:
+def _validation_error(info: ResponseInfo, message: str, body: bytes) -> APIResponseValidationError:
     return APIResponseValidationError(
         message,
         status_code=info.status_code,
@@ -75,23 +88,33 @@ def _validation_error(info: _ResponseInfo, message: str, body: bytes) -> APIResp
     )
 
 
-def _parse_images_body(info: _ResponseInfo, content: bytes) -> ImagesResponse:
+def _parse_images_body(info: ResponseInfo, content: bytes) -> ImagesResponse:
     try:
         return parse_images_response(content)
     except ResponseShapeError as exc:
         raise _validation_error(info, f"unexpected response body: {exc}", content) from None
 
 
-class _ResponseInfo:
-    """Status line and headers shared by raw and streamed responses."""
+class ResponseInfo:
+    """Status line and headers of a response: the base of :class:`RawResponse` and
+    :class:`StreamedResponse`."""
 
-    def __init__(self, opened: OpenResponse) -> None:
-        response = opened.response
-        self.status_code: int = response.status
-        self.headers: CIMultiDictProxy[str] = response.headers
-        self._url = response.url
-        self.retries_taken: int = opened.retries_taken
-        self.elapsed = datetime.timedelta(seconds=time.monotonic() - opened.started)
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        headers: CIMultiDictProxy[str],
+        url: str | URL,
+        retries_taken: int = 0,
+        elapsed: datetime.timedelta = datetime.timedelta(0),
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self._url = URL(url)
+        #: How many retries were made before this response came.
+        self.retries_taken = retries_taken
+        #: Time from the start of the call until the response's headers arrived.
+        self.elapsed = elapsed
 
     @property
     def url(self) -> str:
@@ -108,11 +131,26 @@ class _ResponseInfo:
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
 
 
-class RawResponse(_ResponseInfo):
+class RawResponse(ResponseInfo):
     """A response whose body has been read in full."""
 
-    def __init__(self, opened: OpenResponse, content: bytes) -> None:
-        super().__init__(opened)
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        headers: CIMultiDictProxy[str],
+        url: str | URL,
+        content: bytes,
+        retries_taken: int = 0,
+        elapsed: datetime.timedelta = datetime.timedelta(0),
+    ) -> None:
+        super().__init__(
+            status_code=status_code,
+            headers=headers,
+            url=url,
+            retries_taken=retries_taken,
+            elapsed=elapsed,
+        )
         #: The body as received, its content coding (gzip, deflate) undone.
         self.content = content
 
@@ -135,7 +173,7 @@ class RawResponse(_ResponseInfo):
         if self.content_type == "application/json":
             return list(_replayed_events(self, self.content))
         checker = _EventChecker(self)
-        events = [checker.parse(block) for block in _sse_blocks(self.content.splitlines())]
+        events = [checker.parse(block) for block in sse_blocks(self.content.splitlines())]
         checker.finish()
         return events
 
@@ -146,47 +184,6 @@ class RawResponse(_ResponseInfo):
         )
 
 
-class _SSEBlock(NamedTuple):
-    """One server-sent event: its ``event:`` name ("" if none) and its joined data."""
-
-    name: str
-    data: bytes
-
-
-def _sse_blocks(lines: Iterable[bytes]) -> list[_SSEBlock]:
-    parser = _SSEParser()
-    blocks = [block for line in lines if (block := parser.feed(line)) is not None]
-    if (last := parser.feed(b"")) is not None:
-        blocks.append(last)
-    return blocks
-
-
-class _SSEParser:
-    """Joins ``data:`` lines into one payload per event, with its ``event:`` name.
-
-    The rest of SSE (ids, retry, comments) is not used.
-    """
-
-    def __init__(self) -> None:
-        self._name = ""
-        self._data: list[bytes] = []
-
-    def feed(self, line: bytes) -> _SSEBlock | None:
-        """Feed one line without its ending; returns an event when one completes."""
-        if not line:
-            name, data, self._name, self._data = self._name, self._data, "", []
-            return _SSEBlock(name, b"\n".join(data)) if data else None
-        if line.startswith(b"data:"):
-            self._data.append(_field_value(line[5:]))
-        elif line.startswith(b"event:"):
-            self._name = _field_value(line[6:]).decode("utf-8", "replace")
-        return None
-
-
-def _field_value(value: bytes) -> bytes:
-    return value[1:] if value.startswith(b" ") else value
-
-
 class _EventChecker:
     """Parses a stream's events and holds it to its promise: an image, or an error.
 
@@ -194,11 +191,11 @@ class _EventChecker:
     :class:`IncompleteStreamError` when no ``*.completed`` event came.
     """
 
-    def __init__(self, info: _ResponseInfo) -> None:
+    def __init__(self, info: ResponseInfo) -> None:
         self._info = info
         self._completed = False
 
-    def parse(self, block: _SSEBlock) -> ImageStreamEvent:
+    def parse(self, block: SSEBlock) -> ImageStreamEvent:
         try:
             event = parse_stream_event(block.data)
         except ResponseShapeError as exc:
@@ -235,7 +232,7 @@ def _json_object(data: bytes) -> Mapping[str, Any] | None:
 
 
 def _incomplete(
-    info: _ResponseInfo, message: str, response: ImagesResponse | None = None
+    info: ResponseInfo, message: str, response: ImagesResponse | None = None
 ) -> IncompleteStreamError:
     return IncompleteStreamError(
         message,
@@ -247,7 +244,7 @@ def _incomplete(
     )
 
 
-def _replayed_events(info: _ResponseInfo, content: bytes) -> list[CompletedImageEvent]:
+def _replayed_events(info: ResponseInfo, content: bytes) -> list[CompletedImageEvent]:
     """A plain JSON answer to ``stream=True`` as the completed events a stream ends with.
 
     A proxy that drops ``stream`` makes the server answer so; the images are paid for, so
@@ -289,14 +286,33 @@ async def _regrouped(chunks: AsyncGenerator[bytes, None], size: int) -> AsyncGen
         yield bytes(pending)
 
 
-class StreamedResponse(_ResponseInfo):
-    """A response whose body is read as you iterate; the connection is freed at the end."""
+class StreamedResponse(ResponseInfo):
+    """A response whose body is read as you iterate; the connection is freed at the end.
 
-    def __init__(self, opened: OpenResponse, max_bytes: int) -> None:
-        super().__init__(opened)
-        self._response: ReceivedResponse = opened.response
+    The client makes these (:meth:`_open`): one holds a live connection.
+    """
+
+    _response: ResponseBody
+    _max_bytes: int
+    _consumed: bool
+
+    @classmethod
+    def _open(cls, body: ResponseBody, info: ResponseInfo, max_bytes: int) -> StreamedResponse:
+        """Internal: the response ``info`` describes, its unread ``body`` capped at
+        ``max_bytes`` decoded bytes."""
+        self = cls.__new__(cls)
+        ResponseInfo.__init__(
+            self,
+            status_code=info.status_code,
+            headers=info.headers,
+            url=info._url,
+            retries_taken=info.retries_taken,
+            elapsed=info.elapsed,
+        )
+        self._response = body
         self._max_bytes = max_bytes
         self._consumed = False
+        return self
 
     async def iter_bytes(self, chunk_size: int | None = None) -> AsyncGenerator[bytes, None]:
         """The body in chunks as they arrive, or in chunks of ``chunk_size`` bytes.
@@ -318,14 +334,13 @@ class StreamedResponse(_ResponseInfo):
             self._response.close()
 
     async def _capped_chunks(self) -> AsyncGenerator[bytes, None]:
-        size = 0
-        async with contextlib.aclosing(self._response.chunks()) as chunks:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > self._max_bytes:
-                    message = f"the response is larger than max_response_bytes={self._max_bytes}"
-                    raise _validation_error(self, message, b"")
-                yield chunk
+        async with contextlib.aclosing(self._response.chunks(self._max_bytes)) as chunks:
+            try:
+                async for chunk in chunks:
+                    yield chunk
+            except APIResponseValidationError as error:
+                error.retries_taken = self.retries_taken
+                raise
 
     async def iter_text(self, chunk_size: int | None = None) -> AsyncGenerator[str, None]:
         """The body as text (UTF-8), decoded incrementally."""
@@ -353,10 +368,7 @@ class StreamedResponse(_ResponseInfo):
                 searched = len(pending)
                 pending += chunk
                 if b"\n" not in chunk:
-                    if len(pending) > self._max_bytes:
-                        message = f"a line is longer than max_response_bytes={self._max_bytes}"
-                        raise _validation_error(self, message, b"")
-                    continue
+                    continue  # a line can only grow as long as the capped body
                 start = 0
                 while (end := pending.find(b"\n", max(start, searched))) >= 0:
                     yield bytes(pending[start:end]).removesuffix(b"\r")
@@ -379,7 +391,7 @@ class StreamedResponse(_ResponseInfo):
             for event in _replayed_events(self, await self.read()):
                 yield event
             return
-        parser, checker = _SSEParser(), _EventChecker(self)
+        parser, checker = SSEParser(), _EventChecker(self)
         async with contextlib.aclosing(self._iter_raw_lines()) as lines:
             async for line in lines:
                 if (block := parser.feed(line)) is not None:

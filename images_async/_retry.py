@@ -1,18 +1,23 @@
-"""When to retry a failed attempt, and how long to wait before the next one.
+"""Retrying: the policy, the schedule, and the loop that runs attempts under them.
 
-Pure functions of the attempt's outcome, so the schedule can be tested without a server.
+:func:`delay_before_retry` is a pure function of an attempt's outcome, so the schedule can be
+tested without a server; :func:`with_retries` runs one attempt after another (sending one is
+the transport's business) and reports rate limits to an injected :class:`Pacer`.
 """
 
 from __future__ import annotations
 
-import datetime
-import email.utils
-import math
 import random
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar
 
 import attrs
+
+from ._errors import APIConnectionError, APIResponseValidationError, APIStatusError
+from ._headers import server_requested_wait, server_retry_verdict
+from ._pacing import Pacer
+
+_T = TypeVar("_T")
 
 #: Statuses worth another attempt: timeouts, lock conflicts, rate limits, server trouble.
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -44,12 +49,8 @@ def should_retry_status(status: int, headers: Mapping[str, str], error_code: str
     """Whether a response with this status is worth another attempt."""
     if status == 429 and error_code == "insufficient_quota":
         return False  # the account is out of credit: waiting does not help, whatever it says
-    verdict = headers.get("x-should-retry", "").strip().lower()
-    if verdict == "true":
-        return True
-    if verdict == "false":
-        return False
-    return status in RETRYABLE_STATUSES
+    verdict = server_retry_verdict(headers)
+    return status in RETRYABLE_STATUSES if verdict is None else verdict
 
 
 def delay_before_retry(
@@ -79,34 +80,57 @@ def delay_before_retry(
     return requested if requested <= policy.max_server_wait else None
 
 
-def server_requested_wait(
-    headers: Mapping[str, str], now: Callable[[], float] = time.time
-) -> float | None:
-    """Seconds the server asked us to wait (``retry-after-ms`` / ``Retry-After``), if any."""
-    milliseconds = _seconds(headers.get("retry-after-ms"))
-    if milliseconds is not None:
-        return milliseconds / 1000.0
-    retry_after = headers.get("retry-after")
-    if retry_after is None:
-        return None
-    seconds = _seconds(retry_after)
-    if seconds is not None:
-        return seconds
-    try:
-        when = email.utils.parsedate_to_datetime(retry_after)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # "-0000": UTC with no local offset given (RFC 5322)
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return max(when.timestamp() - now(), 0.0)
+async def with_retries(
+    attempt: Callable[[], Awaitable[_T]],
+    policy: RetryPolicy,
+    *,
+    sleep: Callable[[float], Awaitable[object]],
+    pacer: Pacer | None = None,
+) -> tuple[_T, int]:
+    """The first successful result of ``attempt()``, and how many retries it took.
+
+    A failure is retried when :func:`delay_before_retry` says so, after that wait; otherwise
+    it is raised with ``retries_taken`` set. With a ``pacer`` (fan-outs), attempts wait out
+    the shared cooldown and report rate limits to it.
+    """
+    retries_taken = 0
+    while True:
+        if pacer is not None:
+            await pacer.wait_for_cooldown()
+        try:
+            return await attempt(), retries_taken
+        except APIResponseValidationError as error:
+            error.retries_taken = retries_taken
+            raise
+        except APIStatusError as error:
+            error.retries_taken = retries_taken
+            if pacer is not None:
+                _report_rate_limit(pacer, error, policy)
+            wait = delay_before_retry(
+                policy,
+                retries_taken,
+                status=error.status_code,
+                headers=error.headers,
+                error_code=error.code,
+            )
+            if wait is None:
+                raise
+        except APIConnectionError as error:
+            error.retries_taken = retries_taken
+            wait = delay_before_retry(policy, retries_taken)
+            if wait is None:
+                raise
+        await sleep(wait)
+        retries_taken += 1
 
 
-def _seconds(text: str | None) -> float | None:
-    """A non-negative number of seconds, or None for a missing or unusable value ("nan")."""
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return None if math.isnan(value) else max(value, 0.0)
+def _report_rate_limit(pacer: Pacer, error: APIStatusError, policy: RetryPolicy) -> None:
+    """Share a 429's wait with the other calls of a fan-out, capped as this call's wait is.
+
+    A longer wait than ``policy.max_server_wait`` makes this call fail at once; it must not
+    hold every other call back for that long either. An exhausted quota is no rate limit.
+    """
+    if error.status_code != 429 or error.code == "insufficient_quota":
+        return
+    wait = error.retry_after
+    pacer.record_rate_limit(None if wait is None else min(wait, policy.max_server_wait))

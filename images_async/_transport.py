@@ -1,77 +1,53 @@
-"""The HTTP boundary: one aiohttp session per client, attempts, retries, error mapping.
+"""The HTTP boundary: the only module that uses aiohttp's client.
 
-Everything aiohttp raises is turned into the package's own exceptions here (see
-:func:`_aiohttp_errors_mapped`), so no aiohttp exception reaches users. The session is
-created lazily inside the running loop and shared by every call of the client, so all calls
-draw from one connection pool.
+One aiohttp session per client, created lazily inside the running loop and shared by every
+call (and every derived client), so all calls draw from one connection pool. The transport
+sends ONE attempt (:meth:`Transport.send_once`); retrying is :mod:`._retry`'s business.
 
-Bodies leave this module as :class:`ReceivedResponse`: decoded here, piece by piece. aiohttp's
-own decompression inflates a whole network chunk at once, so a small gzip body can become
-hundreds of megabytes before any size check sees it; this module asks only for the codings
-it undoes itself (gzip, deflate) and never inflates more than one small piece at a time.
+Everything aiohttp raises is turned into the package's own exceptions in one place
+(:func:`_aiohttp_errors_mapped`). Responses leave as :class:`ResponseStream`: status,
+headers and a decoded, size-capped body (see :mod:`._decoding`); nothing of aiohttp shows
+through.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import json
 import platform
-import time
-import uuid
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
-from typing import TypeAlias, TypeVar
+from typing import TypeVar
 
 import aiohttp
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict
 from yarl import URL
 
+from ._config import Timeout, TimeoutTypes
+from ._decoding import ACCEPT_ENCODING, Inflater, UnsupportedEncodingError, inflater_for
 from ._errors import (
     APIConnectionError,
     APIResponseValidationError,
-    APIStatusError,
     APITimeoutError,
     ClientClosedError,
     ImagesError,
     status_error,
 )
-from ._files import UploadFile, build_form
-from ._pacing import Pacer
-from ._retry import RetryPolicy, delay_before_retry
+from ._files import UploadFile
+from ._prepare import PreparedRequest
 from ._version import __version__
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Error bodies are small; a larger one is cut here rather than held in memory.
 MAX_ERROR_BODY_BYTES = 64 * 1024
-#: The content codings :class:`ReceivedResponse` undoes, and so the only ones asked for.
-ACCEPT_ENCODING = "gzip, deflate"
-#: The most decoded bytes one decoding step yields, however well the body compresses.
-DECODED_PIECE_BYTES = 64 * 1024
-_CODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
 _T = TypeVar("_T")
 USER_AGENT = (
     f"images-async/{__version__} aiohttp/{aiohttp.__version__} "
     f"{platform.python_implementation()}/{platform.python_version()}"
 )
-
-
-@attrs.frozen(kw_only=True)
-class Timeout:
-    """Time limits of one attempt, in seconds; None means no limit."""
-
-    total: float | None = 600.0
-    """Limit for the whole attempt (connecting, sending, waiting, reading the body)."""
-    connect: float | None = None
-    """Limit for getting a connection (waiting for a free one in the pool, or opening one)."""
-    read: float | None = None
-    """The longest silence between two reads of the response."""
-
-
-TimeoutTypes: TypeAlias = "float | Timeout | None"
-"""A timeout: seconds for the whole attempt, a :class:`Timeout`, or None for no limit."""
 
 
 def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
@@ -91,23 +67,30 @@ def _converted_timeout(timeout: float | Timeout | None) -> aiohttp.ClientTimeout
     return aiohttp.ClientTimeout(total=timeout)
 
 
-@attrs.frozen(kw_only=True)
-class PreparedRequest:
-    """Everything needed to send (and resend) one API call."""
+def _encoded_body(request: PreparedRequest) -> aiohttp.FormData | bytes:
+    """A fresh body for one attempt: aiohttp consumes a FormData on send."""
+    if request.files:
+        return _multipart_form(request.form_fields, request.files)
+    return json.dumps(request.json_body or {}, separators=(",", ":")).encode()
 
-    path: str
-    json_body: Mapping[str, object] | None = None
-    form_fields: Sequence[tuple[str, str]] = ()
-    files: Sequence[tuple[str, UploadFile]] = ()
-    extra_headers: Mapping[str, str] | None = None
-    extra_query: Mapping[str, str] | None = None
-    stream: bool = False
-    """The response is a stream of server-sent events."""
 
-    def encode_body(self) -> aiohttp.FormData | bytes:
-        if self.files:
-            return build_form(self.form_fields, self.files)
-        return json.dumps(self.json_body or {}, separators=(",", ":")).encode()
+def _multipart_form(
+    fields: Sequence[tuple[str, str]], files: Sequence[tuple[str, UploadFile]]
+) -> aiohttp.FormData:
+    # quote_fields=False keeps "image[]" literal in Content-Disposition, as the API expects.
+    form = aiohttp.FormData(quote_fields=False)
+    for name, value in fields:
+        form.add_field(name, value)
+    for name, upload in files:
+        # Raw bytes over 1 MiB make aiohttp warn (ResourceWarning) that they block the loop,
+        # an error under warnings-as-errors; a BytesIO is sent in chunks instead.
+        form.add_field(
+            name,
+            io.BytesIO(upload.content),
+            filename=upload.filename,
+            content_type=upload.content_type,
+        )
+    return form
 
 
 @attrs.frozen(kw_only=True)
@@ -154,59 +137,11 @@ async def _aiohttp_errors_mapped(call: CallLabel) -> AsyncIterator[None]:
         raise APIConnectionError(f"connection error: {exc}") from exc
 
 
-class _Inflater:
-    """Undoes gzip or deflate in pieces of at most :data:`DECODED_PIECE_BYTES`.
-
-    ``feed`` it a network chunk, then take ``next_piece()`` until it returns None. Corrupt
-    data raises :class:`zlib.error`.
-    """
-
-    def __init__(self, coding: str) -> None:
-        self.coding = coding
-        self._zlib: zlib._Decompress | None = None
-        self._pending = b""
-        self._more_output = False
-
-    def feed(self, data: bytes) -> None:
-        self._pending = data
-
-    def next_piece(self) -> bytes | None:
-        """The next decoded piece of what was fed, or None once all of it is decoded."""
-        while self._pending or self._more_output:
-            inflater = self._current()
-            piece = inflater.decompress(self._pending, DECODED_PIECE_BYTES)
-            self._pending = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
-            # A full piece can leave output inside zlib even when no input is left.
-            self._more_output = len(piece) == DECODED_PIECE_BYTES and not inflater.eof
-            if piece:
-                return piece
-        return None
-
-    def finish(self) -> None:
-        if self._zlib is not None and not self._zlib.eof:
-            raise zlib.error("the compressed data ends early")
-
-    def _current(self) -> zlib._Decompress:
-        if self._zlib is not None and not self._zlib.eof:
-            return self._zlib
-        if self._zlib is not None and self.coding != "gzip":
-            raise zlib.error("data after the end of the compressed data")
-        # A gzip body may hold several members, each one decoded in turn.
-        if self.coding == "gzip":
-            wbits = 16 + zlib.MAX_WBITS
-        else:
-            # HTTP's deflate is zlib-wrapped, whose first byte names method 8 in its low
-            # nibble; some servers send raw deflate instead (aiohttp accepts both too).
-            wbits = zlib.MAX_WBITS if self._pending[0] & 0x0F == 8 else -zlib.MAX_WBITS
-        self._zlib = zlib.decompressobj(wbits)
-        return self._zlib
-
-
-class ReceivedResponse:
+class ResponseStream:
     """A response as the rest of the package sees it: status, headers and decoded body.
 
-    The body is read piece by piece with its content coding undone, aiohttp's errors met on
-    the way mapped; nothing of aiohttp shows through.
+    The body is read piece by piece with its content coding undone and its size capped in
+    one place (:meth:`chunks`), aiohttp's errors met on the way mapped.
     """
 
     def __init__(self, response: aiohttp.ClientResponse, call: CallLabel) -> None:
@@ -226,9 +161,24 @@ class ReceivedResponse:
             message, status_code=self.status, body=b"", request_id=self.request_id
         )
 
-    async def chunks(self) -> AsyncGenerator[bytes, None]:
-        """The decoded body as it arrives; :class:`APIResponseValidationError` if it will not
-        decode (an unknown ``Content-Encoding``, corrupt or truncated compressed data)."""
+    async def chunks(
+        self, limit: int | None = None, *, what: str = "the response"
+    ) -> AsyncGenerator[bytes, None]:
+        """The decoded body as it arrives, at most ``limit`` bytes of it (None: no cap).
+
+        :class:`APIResponseValidationError` past the limit, stopping at the first byte
+        beyond it, or when the body will not decode (an unknown ``Content-Encoding``,
+        corrupt or truncated compressed data).
+        """
+        size = 0
+        async with aclosing(self._decoded()) as body:
+            async for chunk in body:
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    raise self.invalid(f"{what} is larger than max_response_bytes={limit}")
+                yield chunk
+
+    async def _decoded(self) -> AsyncGenerator[bytes, None]:
         inflater = self._inflater()
         async with _aiohttp_errors_mapped(self._call):
             async for chunk in self._response.content.iter_any():
@@ -241,19 +191,13 @@ class ReceivedResponse:
         if inflater is not None:
             self._decoding(inflater, inflater.finish)
 
-    def _inflater(self) -> _Inflater | None:
-        header = self.headers.get("Content-Encoding", "")
-        codings = [c.strip().lower() for c in header.split(",")]
-        codings = [coding for coding in codings if coding not in ("", "identity")]
-        if not codings:
-            return None
-        if len(codings) == 1 and codings[0] in _CODINGS:
-            return _Inflater(_CODINGS[codings[0]])
-        raise self.invalid(
-            f"cannot decode Content-Encoding {header!r}: only gzip and deflate are supported"
-        )
+    def _inflater(self) -> Inflater | None:
+        try:
+            return inflater_for(self.headers.get("Content-Encoding", ""))
+        except UnsupportedEncodingError as exc:
+            raise self.invalid(str(exc)) from None
 
-    def _decoding(self, inflater: _Inflater, step: Callable[[], _T]) -> _T:
+    def _decoding(self, inflater: Inflater, step: Callable[[], _T]) -> _T:
         """``step()``, with corrupt compressed data reported as the server's fault."""
         try:
             return step()
@@ -261,10 +205,7 @@ class ReceivedResponse:
             raise self.invalid(f"the body is not valid {inflater.coding} data: {exc}") from None
 
     async def read(self, limit: int, *, what: str = "the response") -> bytes:
-        """The whole decoded body; :class:`APIResponseValidationError` past ``limit`` bytes.
-
-        Reading stops at the first byte past the limit. Always frees the connection.
-        """
+        """The whole decoded body, capped as :meth:`chunks`. Always frees the connection."""
         try:
             content = await self._read(limit, what)
         except BaseException:
@@ -278,15 +219,8 @@ class ReceivedResponse:
         if "Content-Encoding" not in self.headers and length is not None and length <= limit:
             async with _aiohttp_errors_mapped(self._call):
                 return await self._response.read()  # the common case: one buffer, no joins
-        chunks: list[bytes] = []
-        size = 0
-        async with aclosing(self.chunks()) as body:
-            async for chunk in body:
-                size += len(chunk)
-                if size > limit:
-                    raise self.invalid(f"{what} is larger than max_response_bytes={limit}")
-                chunks.append(chunk)
-        return b"".join(chunks)
+        async with aclosing(self.chunks(limit, what=what)) as body:
+            return b"".join([chunk async for chunk in body])
 
     async def read_prefix(self, limit: int) -> bytes:
         """The first ``limit`` decoded bytes, or fewer if the body will not decode further.
@@ -316,35 +250,11 @@ class ReceivedResponse:
         self._response.close()
 
 
-@attrs.frozen(kw_only=True)
-class OpenResponse:
-    """A successful response, with its body when the caller asked for it to be read."""
-
-    response: ReceivedResponse
-    retries_taken: int
-    started: float
-    """``time.monotonic()`` when the call began."""
-    content: bytes | None = None
-    """The whole body, read within the attempt (so a failure while reading is retried)."""
-
-
 def _decode_error_body(body: bytes) -> object:
     try:
         return json.loads(body)
     except ValueError:
         return body.decode("utf-8", "replace")
-
-
-def _report_rate_limit(pacer: Pacer, error: APIStatusError, policy: RetryPolicy) -> None:
-    """Share a 429's wait with the other calls of a fan-out, capped as this call's wait is.
-
-    A longer wait than ``policy.max_server_wait`` makes this call fail at once; it must not
-    hold every other call back for that long either. An exhausted quota is no rate limit.
-    """
-    if error.status_code != 429 or error.code == "insufficient_quota":
-        return
-    wait = error.retry_after
-    pacer.record_rate_limit(None if wait is None else min(wait, policy.max_server_wait))
 
 
 class Transport:
@@ -384,7 +294,8 @@ class Transport:
         self._owns_session = http_session is None
         self._session_loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        #: How retries wait; replaceable so tests can run the schedule on a fake clock.
+        #: How retries of this client's calls wait: shared by every client derived from it,
+        #: and replaceable so tests can run the schedule on a fake clock.
         self.sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
 
     @property
@@ -440,82 +351,35 @@ class Transport:
         query.update(request.extra_query or {})
         return url.update_query(query)
 
-    async def send(
+    async def send_once(
         self,
         request: PreparedRequest,
         *,
+        idempotency_key: str,
         timeout: TimeoutTypes,
-        policy: RetryPolicy,
-        pacer: Pacer | None = None,
         read_limit: int | None = None,
-    ) -> OpenResponse:
-        """Send with retries; return the first 2xx response or raise the last error.
+    ) -> tuple[ResponseStream, bytes | None]:
+        """One attempt: a 2xx response, or the :class:`APIStatusError` of any other status.
 
-        Every attempt carries the same ``Idempotency-Key``, so the server can tell a retry
-        from a new call. With a ``pacer`` (fan-outs), attempts wait out the shared cooldown
-        and report rate limits to it. With a ``read_limit`` the body is read as part of each
-        attempt (at most that many bytes); without, it is left for the caller to stream.
+        Every attempt of one call carries the same ``idempotency_key``, so the server can
+        tell a retry from a new call. With a ``read_limit`` the body is read within the
+        attempt (at most that many bytes; a failure while reading is then retried); without,
+        it is left for the caller to stream.
         """
         session = self._session_for_this_loop()
-        client_timeout = _client_timeout(timeout)
         url = self.url_for(request)
-        call = CallLabel.of("POST", url, client_timeout)
-        headers = self._headers_for(request, f"images-async-{uuid.uuid4()}")
-        started = time.monotonic()
-        retries_taken = 0
-        while True:
-            if pacer is not None:
-                await pacer.wait_for_cooldown()
-            try:
-                response, content = await self._attempt(
-                    session, url, headers, request, call, read_limit
-                )
-                return OpenResponse(
-                    response=response, retries_taken=retries_taken, started=started, content=content
-                )
-            except APIResponseValidationError as error:
-                error.retries_taken = retries_taken
-                raise
-            except APIStatusError as error:
-                error.retries_taken = retries_taken
-                if pacer is not None:
-                    _report_rate_limit(pacer, error, policy)
-                wait = delay_before_retry(
-                    policy,
-                    retries_taken,
-                    status=error.status_code,
-                    headers=error.headers,
-                    error_code=error.code,
-                )
-                if wait is None:
-                    raise
-            except APIConnectionError as error:
-                error.retries_taken = retries_taken
-                wait = delay_before_retry(policy, retries_taken)
-                if wait is None:
-                    raise
-            await self.sleep(wait)
-            retries_taken += 1
-
-    async def _attempt(
-        self,
-        session: aiohttp.ClientSession,
-        url: URL,
-        headers: CIMultiDict[str],
-        request: PreparedRequest,
-        call: CallLabel,
-        read_limit: int | None,
-    ) -> tuple[ReceivedResponse, bytes | None]:
+        call = CallLabel.of("POST", url, _client_timeout(timeout))
+        headers = self._headers_for(request, idempotency_key)
         async with _aiohttp_errors_mapped(call):
-            response = ReceivedResponse(
+            response = ResponseStream(
                 await session.post(
                     url,
-                    data=request.encode_body(),
+                    data=_encoded_body(request),
                     headers=headers,
                     timeout=call.timeout,
                     allow_redirects=False,
-                    # Bodies are decoded by ReceivedResponse, bounded; also in a session
-                    # the caller gave us.
+                    # Bodies are decoded by ResponseStream, bounded; also in a session the
+                    # caller gave us.
                     auto_decompress=False,
                 ),
                 call,
@@ -546,7 +410,7 @@ class Transport:
         # Signed URLs carry their signature in the query: messages name the rest only.
         shown = target.with_user(None).with_query(None).with_fragment(None)
         async with _aiohttp_errors_mapped(call):
-            response = ReceivedResponse(
+            response = ResponseStream(
                 await session.get(
                     target,
                     headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},

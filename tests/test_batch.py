@@ -26,9 +26,9 @@ from plugins.api_server import TINY_PNG, Reply
 from plugins.threaded_server import ThreadedImagesAPI, serving_in_thread
 
 from images_async import EditRequest, GenerateRequest, InvalidRequestError, VariationRequest
-from images_async._batch import BadLineError, completed_keys, line_sha256, parse_line
+from images_async.cli.batch import BadLineError, completed_keys, line_sha256, parse_line
 from images_async.testing import Emulator, FaultPlan, RecordedCall, run_emulator_in_thread
-from images_async.testing.png import decode_png_size, solid_png
+from images_async.testing.png_codec import decode_png_size, solid_png
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "sk-batch-test-0123456789abcdef"

@@ -26,9 +26,9 @@ from typing import IO
 import pytest
 
 from images_async import AuthenticationError, Images, __version__
-from images_async._cli import main
+from images_async.cli import main
 from images_async.testing import Emulator, FaultPlan, RecordedCall, run_emulator_in_thread
-from images_async.testing.png import decode_png_size, solid_png
+from images_async.testing.png_codec import decode_png_size, solid_png
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "sk-cli-test-0123456789abcdef"
@@ -467,6 +467,57 @@ def test_importing_main_module_runs_nothing(tmp_path: Path) -> None:
     )
 
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+#: Run in a child: ``main`` with the child's arguments, then which of our packages it loaded.
+LOADED_PACKAGES_SCRIPT = """
+import sys
+from images_async.cli import main
+try:
+    status = main(sys.argv[1:])
+except SystemExit as exit:
+    status = exit.code
+packages = {name.split(".")[1] for name in sys.modules if name.startswith("images_async.")}
+print(status, " ".join(sorted(packages & {"cli", "testing"})))
+"""
+
+
+def test_the_client_loads_neither_the_command_line_nor_the_emulator(tmp_path: Path) -> None:
+    script = "import sys, images_async; print(sorted(sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script],
+        cwd=tmp_path,
+        env=cli_env(None, api_key=None),
+        capture_output=True,
+        text=True,
+        timeout=CALL_TIMEOUT,
+        check=True,
+    )
+
+    assert "images_async.cli" not in result.stdout
+    assert "images_async.testing" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["generate", "--help"], ["generate", "a fox", "--model", "gpt-image-1"]],
+    ids=["help", "generate-help", "generate"],
+)
+def test_only_serve_and_demo_load_the_emulator(
+    env: dict[str, str], tmp_path: Path, args: list[str]
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", LOADED_PACKAGES_SCRIPT, *args, "--out", "out"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CALL_TIMEOUT,
+        check=False,
+    )
+
+    assert result.stderr == ""
+    assert result.stdout.splitlines()[-1] == "0 cli"
 
 
 def test_demo_writes_pngs_and_a_contact_sheet(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from plugins.api_server import TINY_PNG, Reply, images_body, stream_events
 from plugins.threaded_server import ThreadedImagesAPI
 
 from images_async.testing import Emulator, RecordedCall, run_emulator_in_thread
-from images_async.testing.png import decode_png_size, solid_png
+from images_async.testing.png_codec import decode_png_size, solid_png
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "sk-cli-output-test-0123456789abcdef"

@@ -12,7 +12,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 import pytest
 from plugins.api_server import API_KEY, FakeImagesAPI
 from yarl import URL
@@ -336,14 +335,6 @@ async def test_good_credentials_and_headers_reach_the_server(fake_api: FakeImage
 
 
 # --- the sync facade -----------------------------------------------------------------------
-
-
-async def test_the_sync_client_refuses_an_http_session_with_a_typed_error() -> None:
-    async with aiohttp.ClientSession() as session:
-        error = configuration_error(
-            lambda: Images(api_key=API_KEY, http_session=session), "http_session"
-        )
-    assert "AsyncImages" in str(error)
 
 
 @pytest.mark.parametrize(

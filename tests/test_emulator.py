@@ -13,6 +13,8 @@ import contextlib
 import json
 import random
 import struct
+import subprocess
+import sys
 import textwrap
 import urllib.request
 import zlib
@@ -32,15 +34,20 @@ from images_async import (
     NotFoundError,
     RateLimitError,
 )
-from images_async.testing import Emulator, EmulatorConfig, pictures, run_emulator_in_thread
-from images_async.testing.png import (
-    decode_png_size,
-    encode_png,
-    jpeg_header_bytes,
-    solid_png,
+from images_async.testing import Emulator, EmulatorConfig, run_emulator_in_thread
+from images_async.testing.drawing import (
+    edited_picture,
+    generated_picture,
+    partial_picture,
+    variation_picture,
 )
+from images_async.testing.image_stubs import jpeg_header_bytes
+from images_async.testing.png_codec import decode_png, decode_png_size, encode_png, solid_png
 
 pytest_plugins = ["pytester"]
+
+#: Upper bound of a child interpreter's run.
+CHILD_SECONDS = 60.0
 
 API_KEY = "sk-test-emulator-0123456789"
 PROMPT = "a lighthouse at dusk"
@@ -549,7 +556,7 @@ async def test_pictures_are_deterministic_per_prompt_and_index(
         return [image.decode() for image in response.data]
 
     first = await generate(PROMPT, n=2)
-    pictures.generated_picture.cache_clear()  # prove the bytes are recomputed, not cached
+    generated_picture.cache_clear()  # prove the bytes are recomputed, not cached
     again = await generate(PROMPT)
     other = await generate("a lighthouse at dawn")
     assert again[0] == first[0]
@@ -564,7 +571,7 @@ async def test_transparent_background_has_transparent_pixels(
         prompt=PROMPT, model="gpt-image-1", background="transparent", size="1024x1024"
     )
     assert raw.json()["background"] == "transparent"
-    decoded = pictures.decode_png(raw.parse().data[0].decode())
+    decoded = decode_png(raw.parse().data[0].decode())
     assert decoded.channels == 4
     assert any(0 in row[3::4] for row in decoded.rows)
     assert any(255 in row[3::4] for row in decoded.rows)
@@ -615,8 +622,8 @@ async def test_edit_repaints_only_the_transparent_area_of_the_image(
         response_format="b64_json",
     )
     check_json_response("createImageEdit", raw.json())
-    before = pictures.decode_png(HOLED_256)
-    after = pictures.decode_png(raw.parse().data[0].decode())
+    before = decode_png(HOLED_256)
+    after = decode_png(raw.parse().data[0].decode())
     assert (after.width, after.height, after.channels) == (256, 256, 4)
     x0, y0, x1, y1 = HOLE
     for y in range(256):
@@ -639,7 +646,7 @@ async def test_edit_repaints_only_where_the_mask_is_transparent(
         image=image, mask=mask, prompt=PROMPT, model="gpt-image-1", size="1024x1024"
     )
     check_json_response("createImageEdit", raw.json())
-    after = pictures.decode_png(raw.parse().data[0].decode())
+    after = decode_png(raw.parse().data[0].decode())
     assert (after.width, after.height, after.channels) == (1024, 1024, 3)
     grey = bytes((40, 40, 40))
     assert all(after.rows[y] == grey * 1024 for y in range(768))
@@ -652,7 +659,7 @@ async def test_edit_of_an_image_without_any_transparency_blends_the_whole_pictur
 ) -> None:
     image = solid_png(256, 256, (40, 40, 40, 255), alpha=False)
     response = await client.edit(image=image, prompt=PROMPT, model="gpt-image-1")
-    after = pictures.decode_png(response.data[0].decode())
+    after = decode_png(response.data[0].decode())
     assert (after.width, after.height) == (1024, 1024)
     assert after.pixel(0, 0) != (40, 40, 40)
 
@@ -664,8 +671,8 @@ async def test_variations_are_transformations_of_the_input(
         image=RGB_256, n=5, size="256x256", response_format="b64_json"
     )
     check_json_response("createImageVariation", raw.json())
-    source = pictures.decode_png(RGB_256)
-    found = [pictures.decode_png(image.decode()) for image in raw.parse().data]
+    source = decode_png(RGB_256)
+    found = [decode_png(image.decode()) for image in raw.parse().data]
     mirrored, rotated, flipped, turned, tinted = found
     assert all(variation.rows != source.rows for variation in found)
     for x, y in [(0, 0), (17, 200), (255, 3), (128, 128)]:
@@ -702,7 +709,7 @@ async def test_generation_stream_sends_partials_then_completed(
         assert data["type"] == name
         check_stream_event("createImage", data)
     assert [data.get("partial_image_index") for _name, data in events] == [0, 1, None]
-    images = [pictures.decode_png(base64.b64decode(d["b64_json"])) for _n, d in events]
+    images = [decode_png(base64.b64decode(d["b64_json"])) for _n, d in events]
     assert {(image.width, image.height) for image in images} == {(1024, 1536)}
     assert images[0].rows != images[2].rows
     assert events[2][1]["usage"]["output_tokens"] > 0
@@ -801,7 +808,7 @@ def test_decode_png_undoes_every_filter(colour_type: int, bpp: int) -> None:
     width = 37
     rows = [bytes(generator.randrange(256) for _ in range(width * bpp)) for _ in range(15)]
     data = filtered_png(width, rows, bpp, colour_type, [y % 5 for y in range(15)])
-    decoded = pictures.decode_png(data)
+    decoded = decode_png(data)
     assert (decoded.width, decoded.height, decoded.channels) == (width, 15, bpp)
     assert list(decoded.rows) == rows
 
@@ -817,20 +824,20 @@ def test_decode_png_undoes_every_filter(colour_type: int, bpp: int) -> None:
 )
 def test_decode_png_refuses_what_it_cannot_read(data: bytes) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 (any reason is fine: the data is unusable)
-        pictures.decode_png(data)
+        decode_png(data)
 
 
 def test_undecodable_inputs_fall_back_to_fresh_pictures() -> None:
-    edited = pictures.edited_picture(JPEG_256, PROMPT, 64, 48)
-    varied = pictures.variation_picture(b"junk", 32, 32, index=1)
+    edited = edited_picture(JPEG_256, PROMPT, 64, 48)
+    varied = variation_picture(b"junk", 32, 32, index=1)
     assert decode_png_size(edited) == (64, 48)
     assert decode_png_size(varied) == (32, 32)
 
 
 def test_partial_pictures_are_coarser_versions_of_the_final_one() -> None:
-    final = pictures.generated_picture("rings please", 256, 256)
-    partials = [pictures.partial_picture(final, index) for index in range(3)]
-    decoded = [pictures.decode_png(partial) for partial in partials]
+    final = generated_picture("rings please", 256, 256)
+    partials = [partial_picture(final, index) for index in range(3)]
+    decoded = [decode_png(partial) for partial in partials]
     assert all(len(set(image.rows)) < 256 for image in decoded)
     assert len({image.rows for image in decoded}) == 3
 
@@ -887,3 +894,41 @@ def test_pytest_plugin_serves_a_users_suite(pytester: pytest.Pytester) -> None:
         "-p", "images_async.testing.pytest_plugin", "-p", "no:cacheprovider", "-W", "error"
     )
     result.assert_outcomes(passed=2)
+
+
+# --- the package itself -------------------------------------------------------------------
+
+LAZY_IMPORT_CHILD = """
+import sys
+
+import images_async.testing
+from images_async.testing import EmulatorConfig, FaultPlan, RecordedCall
+from images_async.testing.image_stubs import jpeg_header_bytes
+from images_async.testing.png_codec import solid_png
+
+assert "aiohttp.web" not in sys.modules, "a small helper loaded aiohttp.web"
+from images_async.testing import Emulator
+
+assert "aiohttp.web" in sys.modules
+"""
+
+
+def test_importing_the_testing_package_does_not_load_aiohttp_web() -> None:
+    child = subprocess.run(
+        [sys.executable, "-W", "error", "-c", LAZY_IMPORT_CHILD],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_SECONDS,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+
+
+def test_the_testing_package_serves_every_public_name() -> None:
+    import images_async.testing as testing
+
+    for name in testing.__all__:
+        assert getattr(testing, name).__name__ == name
+    assert set(testing.__all__) <= set(dir(testing))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        testing.no_such_name  # noqa: B018 -- the attribute access is the test

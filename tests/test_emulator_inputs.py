@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from images_async import AsyncImages, BadRequestError
-from images_async.testing import Emulator, pictures, run_emulator_in_thread
-from images_async.testing.png import encode_png, solid_png
+from images_async.testing import Emulator, run_emulator_in_thread
+from images_async.testing.png_codec import decode_png, encode_png, solid_png
 
 API_KEY = "sk-test-emulator-0123456789"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -313,8 +313,8 @@ async def test_every_kind_of_valid_png_is_still_accepted(valid: bytes) -> None:
 
 def test_the_emulators_own_decoder_refuses_a_bad_crc() -> None:
     with pytest.raises(ValueError, match="CRC"):
-        pictures.decode_png(with_bad_crc(GOOD, b"IDAT"))
-    assert pictures.decode_png(GOOD).pixel(SIZE - 1, 0) == (10, 200, 30, 255)
+        decode_png(with_bad_crc(GOOD, b"IDAT"))
+    assert decode_png(GOOD).pixel(SIZE - 1, 0) == (10, 200, 30, 255)
 
 
 @settings(max_examples=60, deadline=None)

@@ -2,7 +2,8 @@
 
 Most tests run the generator on the small client in ``tests/sync_fixture/``, whose expected
 output ``fixture_sync.py`` is committed; regenerate it with
-``python tests/test_generate_sync.py``. The last tests check the real ``images_async/_images.py``.
+``python tests/test_generate_sync.py``. The last tests check the real
+``images_async/_sync_client.py``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ FIXTURE_SPEC = gen.Spec(
     target_module="sync_fixture.fixture_sync",
     source_class="AsyncWidgets",
     target_class="Widgets",
-    base_class="SyncFacade",
+    base_class="WidgetsBase",
     base_module="sync_fixture._sync",
     renames={
         "AsyncWidgets": "Widgets",
@@ -58,12 +59,19 @@ FIXTURE_SPEC = gen.Spec(
         "__aexit__": "SyncFacade.__exit__",
         "__repr__": "SyncFacade.__repr__",
     },
+    conversions={"Stream": "_sync_stream"},
+    drops={"__init__": {"loop_hint": "the sync facade owns its loop"}},
     regenerate="python tests/test_generate_sync.py",
 )
 
 #: Just enough rules for the small sources written inline in the tests below.
 INLINE_SPEC = dataclasses.replace(
-    FIXTURE_SPEC, renames={"AsyncWidgets": "Widgets"}, renamed_from={}, skips={}
+    FIXTURE_SPEC,
+    renames={"AsyncWidgets": "Widgets"},
+    renamed_from={},
+    skips={},
+    conversions={},
+    drops={},
 )
 
 INLINE_HEAD = '''\
@@ -122,58 +130,45 @@ def test_fixture_output_is_committed_and_fresh() -> None:
 
 def test_coroutine_method_forwards_every_parameter_by_name() -> None:
     assert _member(_generated_fixture(), "get") == (
-        "def get(\n"
-        "    self,\n"
-        "    widget_id: int,\n"
-        "    verbose: bool = False,\n"
-        "    *,\n"
-        "    label: str | None = None,\n"
-        ") -> Widget:\n"
+        "def get(self, widget_id: int, verbose: bool = False, *, label: str | None = None)"
+        " -> Widget:\n"
         '    """The widget ``widget_id``, its size scaled by the client\'s scale."""\n'
-        "    result: Widget = self._call(\n"
-        "        self._async.get(\n"
-        "            widget_id=widget_id,\n"
-        "            verbose=verbose,\n"
-        "            label=label,\n"
-        "        )\n"
-        "    )\n"
-        "    return result\n"
+        "    return self._call(self._async.get(widget_id=widget_id, verbose=verbose, "
+        "label=label))\n"
     )
 
 
 def test_star_args_force_positional_forwarding() -> None:
     join = _member(_generated_fixture(), "join")
-    assert '    *parts: str,\n    sep: str = "-",\n    **extra: str,\n' in join
-    assert (
-        "            prefix,\n            *parts,\n            sep=sep,\n            **extra,\n"
-        in join
-    )
+    assert '(self, prefix: str, *parts: str, sep: str = "-", **extra: str) -> str:' in join
+    assert "self._async.join(prefix, *parts, sep=sep, **extra)" in join
 
 
 def test_positional_only_and_none_result() -> None:
     rescale = _member(_generated_fixture(), "rescale")
-    assert "    factor: int,\n    /,\n) -> None:\n" in rescale
-    assert rescale.endswith(
-        "    self._call(\n        self._async.rescale(\n            factor,\n        )\n    )\n"
-    )
+    assert "def rescale(self, factor: int, /) -> None:\n" in rescale
+    assert rescale.endswith("    self._call(self._async.rescale(factor))\n")
 
 
 def test_overloads_keep_their_stubs_and_the_implementation_annotation() -> None:
     text = _generated_fixture()
     assert text.count("    @overload\n    def fetch(") == 3
     assert ") -> SyncStream: ...\n" in text
-    assert "    result: Widget | SyncStream = self._call(\n" in _member(text, "fetch")
+    assert ") -> Widget | SyncStream:\n" in _member(text, "fetch")
+
+
+def test_a_result_with_a_conversion_rule_is_converted_explicitly() -> None:
+    fetch = _member(_generated_fixture(), "fetch")
+    assert "    return self._sync_stream(self._call(self._async.fetch(" in fetch
 
 
 def test_async_generators_become_iterators() -> None:
     text = _generated_fixture()
     iter_widgets = _member(text, "iter_widgets")
     assert ") -> Iterator[Widget]:\n" in iter_widgets
-    assert "    return self._iterate(\n        self._async.iter_widgets(\n" in iter_widgets
-    assert "def countdown(\n    self,\n    start: int,\n) -> Iterator[int]:\n" in _member(
-        text, "countdown"
-    )
-    assert "    return self._iterate(\n        self._async.watch(\n" in _member(text, "watch")
+    assert "    return self._iterate(self._async.iter_widgets(limit=limit))\n" in iter_widgets
+    assert "def countdown(self, start: int) -> Iterator[int]:\n" in _member(text, "countdown")
+    assert "    return self._iterate(self._async.watch(path=path))\n" in _member(text, "watch")
 
 
 def test_properties_derive_and_init() -> None:
@@ -190,13 +185,50 @@ def test_properties_derive_and_init() -> None:
         "    return WidgetsWithRawResponse(self)\n"
     )
     assert "@functools.cached_property\n" in _member(text, "with_raw_response")
-    assert ") -> Widgets:\n" in _member(text, "with_options")
-    assert "    return self._derive(\n        self._async.with_options(\n" in _member(
-        text, "with_options"
+    assert _member(text, "with_options") == (
+        "def with_options(self, *, scale: int | None = None) -> Widgets:\n"
+        '    """A client like this one with another ``scale``."""\n'
+        "    return self._derive(self._async.with_options(scale=scale))\n"
     )
-    assert "    self._attach(\n        AsyncWidgets(\n            name=name,\n" in _member(
+    assert "    self._attach(AsyncWidgets(name=name, scale=scale, labels=labels))\n" in _member(
         text, "__init__"
     )
+
+
+def test_dropped_parameter_is_neither_taken_nor_passed_on() -> None:
+    init = _member(_generated_fixture(), "__init__")
+    assert "loop_hint" not in init
+    assert "labels: Mapping[str, str] | None = None,\n) -> None:\n" in init
+
+
+def test_unused_drop_rule_fails() -> None:
+    drops = {"__init__": {"loop_hint": "x", "colour": "never a parameter"}}
+    spec = dataclasses.replace(FIXTURE_SPEC, drops=drops)
+    with pytest.raises(gen.GenerationError, match=r"drop rule __init__\.colour matched no"):
+        gen.generate_source(_fixture_source(), spec)
+
+
+def test_a_parameter_without_a_default_cannot_be_dropped() -> None:
+    spec = dataclasses.replace(INLINE_SPEC, drops={"__init__": {"name": "required"}})
+    with pytest.raises(gen.GenerationError, match="only a parameter with a default"):
+        gen.generate_source(INLINE_HEAD, spec)
+
+
+def test_unused_conversion_rule_fails() -> None:
+    spec = dataclasses.replace(INLINE_SPEC, conversions={"Widget": "_sync_widget"})
+    with pytest.raises(gen.GenerationError, match="conversion rule 'Widget' matched no result"):
+        gen.generate_source(INLINE_HEAD, spec)
+
+
+def test_an_async_result_without_a_conversion_rule_fails() -> None:
+    spec = dataclasses.replace(FIXTURE_SPEC, conversions={})
+    with pytest.raises(gen.GenerationError, match=r"fetch \(line \d+\): returns Stream"):
+        gen.generate_source(_fixture_source(), spec)
+
+
+def test_ruff_pin_is_the_lint_groups() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'"ruff=={gen.RUFF_VERSION}"' in pyproject
 
 
 def test_skipped_and_private_members_are_not_generated() -> None:
@@ -234,7 +266,7 @@ def test_imports_are_only_those_used_and_relative_to_the_package() -> None:
         "from typing import Literal, overload\n"
         "\n"
         "from ._models import Widget\n"
-        "from ._sync import SyncFacade, SyncStream, WidgetsWithRawResponse\n"
+        "from ._sync import SyncStream, WidgetsBase, WidgetsWithRawResponse\n"
         "from .fixture_async import DEFAULT_SCALE, AsyncWidgets"
     )
 
@@ -277,9 +309,12 @@ def test_generated_facade_has_the_async_parameters_and_docstrings() -> None:
         twin = vars(Widgets)[name]
         function = getattr(member, "fget", getattr(member, "func", member))
         sync_function = getattr(twin, "fget", getattr(twin, "func", twin))
-        assert inspect.signature(sync_function).parameters.keys() == (
-            inspect.signature(function).parameters.keys()
-        ), name
+        dropped = FIXTURE_SPEC.drops.get(name, {})
+        assert list(inspect.signature(sync_function).parameters) == [
+            parameter
+            for parameter in inspect.signature(function).parameters
+            if parameter not in dropped
+        ], name
         assert (inspect.getdoc(sync_function) is None) == (inspect.getdoc(function) is None), name
 
 
@@ -309,7 +344,7 @@ def test_unused_rename_rule_fails() -> None:
 def test_dormant_rule_may_be_unused_but_fails_once_used() -> None:
     renames = {**INLINE_SPEC.renames, "await ": ""}
     spec = dataclasses.replace(INLINE_SPEC, renames=renames, dormant_renames={"await ": "later"})
-    assert "class Widgets(SyncFacade):" in gen.generate_source(INLINE_HEAD, spec)
+    assert "class Widgets(WidgetsBase):" in gen.generate_source(INLINE_HEAD, spec)
     used = INLINE_HEAD.replace('"""Widgets."""', '"""``await widgets.spin()``."""')
     with pytest.raises(gen.GenerationError, match="'await ' is used now"):
         gen.generate_source(used, spec)
@@ -402,10 +437,10 @@ def test_write_refuses_to_overwrite_a_hand_edited_file(tmp_path: Path) -> None:
     assert gen.write(root, FIXTURE_SPEC)
     assert not gen.write(root, FIXTURE_SPEC)
     generated = target.read_text(encoding="utf-8")
-    target.write_text(generated.replace("return result", "return result  # tweak", 1))
+    target.write_text(generated.replace("return self._async.name", "return 'tweak'", 1))
     with pytest.raises(gen.HandEditedError, match=r"edited by hand.*--force"):
         gen.write(root, FIXTURE_SPEC)
-    assert "# tweak" in target.read_text(encoding="utf-8")
+    assert "'tweak'" in target.read_text(encoding="utf-8")
     assert gen.write(root, FIXTURE_SPEC, force=True)
     assert target.read_text(encoding="utf-8") == generated
 
@@ -432,9 +467,9 @@ def test_check_fresh_and_stale(tmp_path: Path) -> None:
     assert "does not exist" in gen.check(root, FIXTURE_SPEC)
     gen.write(root, FIXTURE_SPEC)
     assert gen.check(root, FIXTURE_SPEC) == ""
-    target.write_text(target.read_text().replace("return result", "return None", 1))
+    target.write_text(target.read_text().replace("return self._async.name", "return None", 1))
     report = gen.check(root, FIXTURE_SPEC)
-    assert "-        return None\n+        return result\n" in report
+    assert "-        return None\n+        return self._async.name\n" in report
     assert report.startswith("--- tests/sync_fixture/fixture_sync.py (on disk)\n")
     assert report.endswith("Regenerate it with: python tests/test_generate_sync.py\n")
 
@@ -458,7 +493,7 @@ def test_main_check_and_write_on_a_copy_of_the_real_source(
     )
     assert gen.main(["--root", str(root)]) == 0
     assert gen.main(["--check", "--root", str(root)]) == 0
-    assert capsys.readouterr().out == "wrote images_async/_images.py\n"
+    assert capsys.readouterr().out == "wrote images_async/_sync_client.py\n"
     target.write_text(target.read_text() + "# hand edit\n")
     assert gen.main(["--root", str(root)]) == 1
     assert "edited by hand" in capsys.readouterr().err

@@ -9,13 +9,8 @@ import zlib
 import pytest
 
 from images_async._imageinfo import ImageInfo, inspect_image
-from images_async.testing.png import (
-    decode_png_size,
-    encode_png,
-    jpeg_header_bytes,
-    solid_png,
-    webp_header_bytes,
-)
+from images_async.testing.image_stubs import jpeg_header_bytes, webp_header_bytes
+from images_async.testing.png_codec import decode_png_size, encode_png, solid_png
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_IHDR_END = 33  # signature + IHDR chunk including its CRC

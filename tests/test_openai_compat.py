@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from images_async.testing import Emulator, EmulatorConfig, RecordedCall, run_emulator_in_thread
-from images_async.testing.png import decode_png_size, solid_png
+from images_async.testing.png_codec import decode_png_size, solid_png
 
 # Imported after the skip, so that a missing SDK skips this module instead of failing it.
 pytest.importorskip("openai")

@@ -15,7 +15,7 @@ from types import CodeType
 import pytest
 
 from images_async.testing import Emulator, run_emulator_in_thread
-from images_async.testing.png import decode_png_size, solid_png
+from images_async.testing.png_codec import decode_png_size, solid_png
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FENCE = re.compile(r"^```(?P<language>[\w-]*)\n(?P<code>.*?)^```", re.MULTILINE | re.DOTALL)

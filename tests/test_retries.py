@@ -38,7 +38,7 @@ from images_async import (
     UnprocessableEntityError,
 )
 from images_async.testing import Emulator, EmulatorConfig, FaultPlan
-from images_async.testing.png import encode_png
+from images_async.testing.png_codec import encode_png
 
 PROMPT = "a lighthouse at dusk"
 #: Upper bound of a "did not hang" check; real waits here are a fraction of a second.

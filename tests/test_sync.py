@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import gc
 import inspect
 import os
@@ -21,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from plugins.api_server import API_KEY, TINY_PNG, Reply, stream_events
@@ -34,20 +36,20 @@ from images_async import (
     BadRequestError,
     ClientClosedError,
     CompletedImageEvent,
-    ConfigurationError,
     GenerateRequest,
     Image,
     ImageDecodeError,
     Images,
     ImagesError,
     ImagesResponse,
+    InternalServerError,
     PartialImageEvent,
     RawResponse,
     SyncImageEventStream,
     SyncStreamedResponse,
 )
-from images_async._runner import LoopThread
-from images_async.testing.png import solid_png
+from images_async._loop_thread import LoopThread
+from images_async.testing.png_codec import solid_png
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMPT = "a lighthouse at dusk"
@@ -57,9 +59,16 @@ SUBPROCESS_TIMEOUT = 30.0
 WAIT = 10.0
 
 
-def loop_thread(images: Images) -> threading.Thread:
-    thread = images._runner._thread
-    assert thread is not None, "the client has not started its loop yet"
+def loop_threads() -> set[threading.Thread]:
+    """The live event-loop threads of sync clients (each is named ``images-async``)."""
+    return {thread for thread in threading.enumerate() if thread.name == "images-async"}
+
+
+def loop_thread_started_by(call: Callable[[], object]) -> threading.Thread:
+    """The one loop thread that ``call()`` started."""
+    before = loop_threads()
+    call()
+    (thread,) = loop_threads() - before
     return thread
 
 
@@ -234,19 +243,15 @@ def test_threads_share_one_client_and_one_pool(threaded_api: ThreadedImagesAPI) 
         max_connections=max_connections,
     ) as images:
 
-        def work(index: int) -> list[int]:
-            sessions = []
+        def work(index: int) -> None:
             for call in range(calls):
                 result = images.generate(prompt=f"thread {index} call {call}")
                 assert isinstance(result, ImagesResponse)
-                sessions.append(id(images._async._transport._session))
-            return sessions
 
+        before = loop_threads()
         with concurrent.futures.ThreadPoolExecutor(max_workers=threads) as pool:
-            results = list(pool.map(work, range(threads), timeout=WAIT * 3))
-        session = images._async._transport._session
-        assert session is not None
-        assert {id(session)} == {s for sessions in results for s in sessions}
+            list(pool.map(work, range(threads), timeout=WAIT * 3))
+        assert len(loop_threads() - before) == 1, "the threads did not share one loop"
         assert acquired_connections(images) == 0
     assert len(threaded_api.requests) == threads * calls
     assert 1 <= len(set(threaded_api.client_ports)) <= max_connections
@@ -258,7 +263,8 @@ CTRL_C_SCRIPT = """
     import os, signal, sys, threading
     from images_async import Images
 
-    images = Images(api_key="sk-test", base_url=sys.argv[1], max_retries=0)
+    # One connection: the quick calls can only get it if the interrupted call let it go.
+    images = Images(api_key="sk-test", base_url=sys.argv[1], max_retries=0, max_connections=1)
     threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
     try:
         images.generate(prompt="slow")
@@ -266,10 +272,8 @@ CTRL_C_SCRIPT = """
         pass
     else:
         sys.exit("the slow call was not interrupted")
-    connector = images._async._transport._session.connector
-    assert not connector._acquired, "the interrupted call still holds a connection"
-    assert len(images.generate(prompt="quick").data) == 1
-    assert not connector._acquired, "the second call still holds a connection"
+    assert len(images.generate(prompt="quick", timeout=2).data) == 1
+    assert len(images.generate(prompt="again", timeout=2).data) == 1
     print("OK")
 """
 
@@ -282,7 +286,8 @@ def test_ctrl_c_cancels_the_call_and_leaves_the_client_usable(
     completed = run_script(CTRL_C_SCRIPT, f"{threaded_api.base_url}/v1")
     assert (completed.returncode, completed.stdout, completed.stderr) == (0, "OK\n", "")
     assert time.monotonic() - started < 5, "Ctrl-C waited for the slow reply"
-    assert [r.json for r in threaded_api.requests] == [{"prompt": "slow"}, {"prompt": "quick"}]
+    prompts = [(request.json or {}).get("prompt") for request in threaded_api.requests]
+    assert prompts == ["slow", "quick", "again"]
 
 
 def interrupt_main_thread_when(ready: threading.Event) -> threading.Thread:
@@ -337,9 +342,11 @@ def test_loop_thread_close_cancels_a_call_that_has_not_started() -> None:
     """A task cancelled before its first step must not leave an un-awaited coroutine behind
     (which ``filterwarnings=error`` reports as a RuntimeWarning when it is collected)."""
     runner = LoopThread(name="images-async-test")
-    runner.run(asyncio.sleep(0))
-    loop = runner._loop
-    assert loop is not None
+
+    async def running_loop() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    loop = runner.run(running_loop())
     entered = []
 
     async def body() -> None:
@@ -370,8 +377,7 @@ def test_loop_thread_close_cancels_a_call_that_has_not_started() -> None:
 
 def test_close_stops_the_loop_thread(threaded_api: ThreadedImagesAPI) -> None:
     images = Images(api_key=API_KEY, base_url=f"{threaded_api.base_url}/v1", max_retries=0)
-    images.generate(prompt=PROMPT)
-    thread = loop_thread(images)
+    thread = loop_thread_started_by(lambda: images.generate(prompt=PROMPT))
     assert thread.is_alive()
     assert not images.is_closed
     images.close()
@@ -383,8 +389,7 @@ def test_close_stops_the_loop_thread(threaded_api: ThreadedImagesAPI) -> None:
 
 def test_with_block_stops_the_loop_thread(threaded_api: ThreadedImagesAPI) -> None:
     with Images(api_key=API_KEY, base_url=f"{threaded_api.base_url}/v1") as images:
-        images.generate(prompt=PROMPT)
-        thread = loop_thread(images)
+        thread = loop_thread_started_by(lambda: images.generate(prompt=PROMPT))
         assert thread.is_alive()
     assert not thread.is_alive()
     assert thread not in threading.enumerate()
@@ -407,10 +412,14 @@ def test_close_during_a_call_on_another_thread_raises_client_closed_error(
 
 
 def test_close_without_any_call(threaded_api: ThreadedImagesAPI) -> None:
+    before = loop_threads()
     images = Images(api_key=API_KEY, base_url=f"{threaded_api.base_url}/v1")
     images.close()
     assert images.is_closed
-    assert images._runner._thread is None or not images._runner._thread.is_alive()
+    assert loop_threads() <= before, "close() left a loop thread running"
+    with pytest.raises(ClientClosedError):
+        images.generate(prompt=PROMPT)
+    assert threaded_api.requests == []
 
 
 @pytest.mark.parametrize(
@@ -576,19 +585,22 @@ def test_connection_error_is_the_same_class_from_both_apis() -> None:
 def test_with_options_shares_the_loop_and_the_pool(
     sync_images: Images, threaded_api: ThreadedImagesAPI
 ) -> None:
+    before = loop_threads()
+    sync_images.generate(prompt=PROMPT)
     patient = sync_images.with_options(max_retries=3)
     assert isinstance(patient, Images)
     assert patient is not sync_images
-    assert patient._runner is sync_images._runner
-    assert patient._async._transport is sync_images._async._transport
-    assert patient._async._retry_policy.max_retries == 3
-    assert sync_images._async._retry_policy.max_retries == 0
-    threaded_api.reply(
-        Reply(status=500, json={"error": {"message": "again"}}, headers={"retry-after-ms": "1"})
+    failure = Reply(
+        status=500, json={"error": {"message": "again"}}, headers={"retry-after-ms": "1"}
     )
-    assert isinstance(patient.generate(prompt=PROMPT), ImagesResponse)
-    assert len(threaded_api.requests) == 2
-    assert loop_thread(patient) is loop_thread(sync_images)
+    threaded_api.reply(failure)
+    assert isinstance(patient.generate(prompt=PROMPT), ImagesResponse)  # retried
+    threaded_api.reply(failure)
+    with pytest.raises(InternalServerError):
+        sync_images.generate(prompt=PROMPT)  # the parent still has max_retries=0
+    assert len(threaded_api.requests) == 4
+    assert len(loop_threads() - before) == 1, "the derived client started a loop of its own"
+    assert len(set(threaded_api.client_ports)) == 1, "the derived client has its own pool"
 
 
 def test_with_options_client_outlives_its_parent(threaded_api: ThreadedImagesAPI) -> None:
@@ -596,11 +608,10 @@ def test_with_options_client_outlives_its_parent(threaded_api: ThreadedImagesAPI
         max_retries=0
     )
     gc.collect()  # the parent is unreachable now; its finalizer must not close the loop
-    assert isinstance(derived.generate(prompt=PROMPT), ImagesResponse)
+    thread = loop_thread_started_by(functools.partial(derived.generate, prompt=PROMPT))
     derived.close()  # a derived client leaves the shared loop and pool to its parent
     assert not derived.is_closed
     assert isinstance(derived.generate(prompt=PROMPT), ImagesResponse)
-    thread = loop_thread(derived)
     del derived
     gc.collect()  # now the parent goes too, and its finalizer stops the shared loop
     thread.join(10)
@@ -614,11 +625,9 @@ def test_closing_a_with_options_client_leaves_its_parent_open(sync_images: Image
     assert isinstance(sync_images.generate(prompt=PROMPT), ImagesResponse)
 
 
-async def test_images_refuses_a_session_of_another_loop() -> None:
-    import aiohttp
-
-    async with aiohttp.ClientSession() as session:
-        with pytest.raises(ConfigurationError, match="private event loop") as caught:
-            Images(api_key=API_KEY, http_session=session)
-    assert caught.value.option == "http_session"
-    assert isinstance(caught.value, ValueError)
+def test_images_takes_no_http_session() -> None:
+    """A session belongs to the loop it was made on, and Images runs on a private one."""
+    assert "http_session" not in inspect.signature(Images).parameters
+    options: dict[str, Any] = {"http_session": None}
+    with pytest.raises(TypeError, match="http_session"):
+        Images(api_key=API_KEY, **options)

@@ -1,10 +1,10 @@
 """Parity of the generated sync facade with ``AsyncImages``, checked on the live classes.
 
 Every public member of ``AsyncImages`` has a twin on ``Images`` with the same parameters
-(names, kinds, defaults, annotations) and the same docstring once the generator's rename
-table is applied; the raw and streaming views match the same way; nothing on the sync side
-is a coroutine function or an async generator function. The rename table and the list of
-members the facade provides by hand are read from ``scripts/generate_sync.py``.
+(names, kinds, defaults, annotations) but those the generator's drop table removes, and the
+same docstring once its rename table is applied; the raw and streaming views match the same
+way; nothing on the sync side is a coroutine function or an async generator function. The
+rename, skip and drop tables are read from ``scripts/generate_sync.py``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ else:
 
 RENAMES: Mapping[str, str] = gen.RENAMES
 SKIPS: Mapping[str, str] = gen.SKIPS
+DROPS: Mapping[str, Mapping[str, str]] = gen.DROPS
 
 
 def _rule(word: str) -> str:
@@ -86,8 +87,11 @@ def function_of(member: object) -> Callable[..., Any]:
     return member
 
 
-def parameters(function: Callable[..., Any], *, rename: bool) -> list[tuple[str, Any, Any, str]]:
-    """(name, kind, default, annotation) of each parameter, the annotation renamed if asked."""
+def parameters(
+    function: Callable[..., Any], *, rename: bool, dropped: Mapping[str, str] | None = None
+) -> list[tuple[str, Any, Any, str]]:
+    """(name, kind, default, annotation) of each parameter but ``dropped`` ones, the
+    annotation renamed if asked."""
     return [
         (
             p.name,
@@ -96,6 +100,7 @@ def parameters(function: Callable[..., Any], *, rename: bool) -> list[tuple[str,
             renamed(str(p.annotation)) if rename else str(p.annotation),
         )
         for p in inspect.signature(function).parameters.values()
+        if p.name not in (dropped or {})
     ]
 
 
@@ -108,7 +113,10 @@ def return_annotation(function: Callable[..., Any], *, rename: bool) -> str:
 
 
 def assert_twins(async_function: Callable[..., Any], sync_function: Callable[..., Any]) -> None:
-    assert parameters(sync_function, rename=False) == parameters(async_function, rename=True)
+    dropped = DROPS.get(async_function.__name__, {})
+    assert parameters(sync_function, rename=False) == parameters(
+        async_function, rename=True, dropped=dropped
+    )
     assert return_annotation(sync_function, rename=False) == return_annotation(
         async_function, rename=True
     )
@@ -141,6 +149,15 @@ def test_no_extra_public_members_on_images() -> None:
 @pytest.mark.parametrize("name", ["__init__", *SYNC_NAMES])
 def test_constructor_and_context_manager_twins(name: str) -> None:
     assert_twins(getattr(AsyncImages, name), getattr(Images, SYNC_NAMES.get(name, name)))
+
+
+def test_dropped_parameters_are_absent_from_images() -> None:
+    """The drop table removes exactly what it names: ``http_session`` from ``__init__``."""
+    assert {name: set(parameters) for name, parameters in DROPS.items()} == {
+        "__init__": {"http_session"}
+    }
+    assert "http_session" in inspect.signature(AsyncImages).parameters
+    assert "http_session" not in inspect.signature(Images).parameters
 
 
 def test_class_docstrings_match() -> None:

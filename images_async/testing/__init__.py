@@ -6,20 +6,26 @@
   uploads and unreadable bodies with 400 like the API, and accepts model names it does not
   know, treating each like its closest known family (``dall-e-2*``, ``dall-e-3*``, a known
   GPT image model it extends; anything else like gpt-image-2).
+* :class:`EmulatorConfig` — how it behaves; :class:`RecordedCall` — what it saw.
 * :class:`FaultPlan` — which calls fail and how (scripted, or at a seeded rate).
 * ``images_async.testing.pytest_plugin`` — pytest fixtures serving the emulator.
-* :mod:`images_async.testing.png` and :mod:`images_async.testing.pictures` — image bytes
-  (writing PNGs, checking them strictly, decoding and drawing pixels).
+* :mod:`images_async.testing.png_codec` — PNG files: writing, strict checking, decoding;
+  :mod:`images_async.testing.image_stubs` — JPEG and WEBP files that are only a header;
+  :mod:`images_async.testing.drawing` — the emulator's deterministic pictures.
+
+The names are loaded when first used, so importing this package (or a small helper such
+as :mod:`~images_async.testing.png_codec`) does not load the server side of aiohttp.
 """
 
-from .emulator import (
-    Emulator,
-    EmulatorConfig,
-    RecordedCall,
-    RecordedFile,
-    run_emulator_in_thread,
-)
-from .faults import Fault, FaultPlan, parse_fault
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._config import EmulatorConfig, RecordedCall, RecordedFile
+    from .emulator import Emulator, run_emulator_in_thread
+    from .faults import Fault, FaultPlan, parse_fault
 
 __all__ = [
     "Emulator",
@@ -31,3 +37,28 @@ __all__ = [
     "parse_fault",
     "run_emulator_in_thread",
 ]
+
+# Public name -> the submodule defining it.
+_HOMES = {
+    "Emulator": ".emulator",
+    "run_emulator_in_thread": ".emulator",
+    "EmulatorConfig": "._config",
+    "RecordedCall": "._config",
+    "RecordedFile": "._config",
+    "Fault": ".faults",
+    "FaultPlan": ".faults",
+    "parse_fault": ".faults",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,11 +1,12 @@
-"""Reading request bodies for the emulator: JSON and forms, read once, strictly, never judged.
+"""Reading request bodies for the emulator: JSON and forms, read once, strictly, not validated.
 
-This module owns the step between aiohttp and the checks. A body is read into a
-:class:`Received`: the parsed JSON document, or the text and file parts of a form. Every
-way a body can be unreadable (a broken ``Content-Encoding``, an unknown charset, malformed
-multipart, JSON that is invalid or nested past the parser's depth, text that is not UTF-8)
-becomes the :class:`~._answers.APIError` to answer, kept in ``Received.failure``: hostile
-input gets a 400 in the API's shape, never a 500 with a traceback.
+This module owns request intake, the step between aiohttp and the checks of
+:mod:`._validation`. A body is read into a :class:`RequestBody`: the parsed JSON document,
+or the text and file parts of a form. Every way a body can be unreadable (a broken
+``Content-Encoding``, an unknown charset, malformed multipart, JSON that is invalid or
+nested past the parser's depth, text that is not UTF-8) becomes the
+:class:`~._responses.APIError` to answer, kept in ``RequestBody.failure``: hostile input
+gets a 400 in the API's shape, never a 500 with a traceback.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import attrs
 from aiohttp import BodyPartReader, web
 from aiohttp.http import HttpProcessingError
 
-from ._answers import APIError, bad_request
+from ._responses import APIError, bad_request
 
-__all__ = ["UNPARSEABLE_JSON", "FilePart", "Received", "read_body", "recorded_params"]
+__all__ = ["UNPARSEABLE_JSON", "FilePart", "RequestBody", "read_body", "recorded_params"]
 
 UNPARSEABLE_JSON = (
     "We could not parse the JSON body of your request. (HINT: This likely means you "
@@ -53,8 +54,8 @@ class FilePart:
 
 
 @attrs.define(kw_only=True)
-class Received:
-    """A request body, read but not judged."""
+class RequestBody:
+    """A request body, read but not validated."""
 
     kind: Literal["json", "multipart", "other"] = "other"
     document: object = None
@@ -62,38 +63,38 @@ class Received:
     texts: list[tuple[str, str]] = attrs.field(factory=list)
     files: list[FilePart] = attrs.field(factory=list)
     failure: APIError | None = None
-    """Why the body cannot be judged, as the error to answer."""
+    """Why the body cannot be validated, as the error to answer."""
 
 
-async def read_body(request: web.Request) -> Received:
+async def read_body(request: web.Request) -> RequestBody:
     """Read the whole body of ``request``; unreadable bodies give a ``failure``."""
-    received = Received()
+    body = RequestBody()
     try:
-        await _read_into(request, received)
+        await _read_into(request, body)
     except _UNREADABLE as exc:
-        what = "Invalid multipart body" if received.kind == "multipart" else "Unreadable body"
-        received.failure = bad_request(f"{what}: {exc}.")
-    return received
+        what = "Invalid multipart body" if body.kind == "multipart" else "Unreadable body"
+        body.failure = bad_request(f"{what}: {exc}.")
+    return body
 
 
-async def _read_into(request: web.Request, received: Received) -> None:
+async def _read_into(request: web.Request, body: RequestBody) -> None:
     content_type = request.content_type
     if content_type == _FORM:
         # A form without files; read like a multipart one so the missing file is named.
-        received.kind = "multipart"
+        body.kind = "multipart"
         fields = await request.post()
-        received.texts = [(name, value) for name, value in fields.items() if isinstance(value, str)]
+        body.texts = [(name, value) for name, value in fields.items() if isinstance(value, str)]
     elif content_type == "multipart/form-data":
-        received.kind = "multipart"
-        await _read_parts(request, received)
+        body.kind = "multipart"
+        await _read_parts(request, body)
     elif content_type == "application/json":
-        received.kind = "json"
+        body.kind = "json"
         raw = await request.read()
         try:
             # Strict JSON, like the API's parser: NaN and Infinity are not numbers there.
-            received.document = json.loads(raw, parse_constant=_refuse_constant)
+            body.document = json.loads(raw, parse_constant=_refuse_constant)
         except (ValueError, RecursionError):  # RecursionError: nested past the parser's depth
-            received.failure = bad_request(UNPARSEABLE_JSON)
+            body.failure = bad_request(UNPARSEABLE_JSON)
     else:
         await request.read()
 
@@ -102,27 +103,27 @@ def _refuse_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
-async def _read_parts(request: web.Request, received: Received) -> None:
+async def _read_parts(request: web.Request, body: RequestBody) -> None:
     reader = await request.multipart()
     for _ in range(_MAX_PARTS + 1):
         part = await reader.next()
         if part is None:
             return
         if not isinstance(part, BodyPartReader):
-            received.failure = bad_request(
+            body.failure = bad_request(
                 "Invalid multipart body: nested multipart bodies are not supported."
             )
             return
         name, filename = part.name or "", part.filename
         # aiohttp keeps undecodable header bytes as lone surrogates; the API wants UTF-8.
         if not _is_text(name) or (filename is not None and not _is_text(filename)):
-            received.failure = bad_request(
+            body.failure = bad_request(
                 "Invalid multipart body: a part's name or file name is not valid UTF-8."
             )
             return
         content = bytes(await part.read(decode=False))
         if filename is not None:
-            received.files.append(
+            body.files.append(
                 FilePart(
                     field=name,
                     filename=filename,
@@ -132,15 +133,13 @@ async def _read_parts(request: web.Request, received: Received) -> None:
             )
             continue
         try:
-            received.texts.append((name, content.decode("utf-8")))
+            body.texts.append((name, content.decode("utf-8")))
         except UnicodeDecodeError:
-            received.failure = bad_request(
+            body.failure = bad_request(
                 f"Invalid value for '{name}': the text is not valid UTF-8.", name, "invalid_value"
             )
             return
-    received.failure = bad_request(
-        f"Invalid multipart body: too many parts (more than {_MAX_PARTS})."
-    )
+    body.failure = bad_request(f"Invalid multipart body: too many parts (more than {_MAX_PARTS}).")
 
 
 def _is_text(value: str) -> bool:
@@ -152,13 +151,13 @@ def _is_text(value: str) -> bool:
     return True
 
 
-def recorded_params(received: Received) -> dict[str, object]:
+def recorded_params(body: RequestBody) -> dict[str, object]:
     """The JSON body, or the text parts of a form as sent (strings; repeats make lists)."""
-    if received.kind != "multipart":
-        document = received.document
+    if body.kind != "multipart":
+        document = body.document
         return dict(document) if isinstance(document, dict) else {}
     params: dict[str, object] = {}
-    for name, value in received.texts:
+    for name, value in body.texts:
         previous = params.get(name)
         if previous is None:
             params[name] = value

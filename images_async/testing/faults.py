@@ -45,7 +45,8 @@ import attrs
 
 __all__ = ["Fault", "FaultPlan", "parse_fault"]
 
-STATUS_FAULTS = frozenset({429, 500, 502, 503})
+#: The statuses a ``status`` fault can answer with.
+STATUS_FAULTS: frozenset[int] = frozenset({429, 500, 502, 503})
 _SIMPLE_KINDS = frozenset({"reset", "disconnect", "truncated", "insufficient_quota", "ok"})
 _NUMBER = re.compile(r"\d+(\.\d*)?|\.\d+")
 
@@ -111,11 +112,14 @@ class FaultPlan:
         if retry_after < 0:
             raise ValueError(f"retry_after must be 0 or more, not {retry_after}")
         self._script: deque[Fault] = deque(_as_fault(fault) for fault in script)
-        self.rate = rate
+        #: The probability that a call past the script fails.
+        self.rate: float = rate
+        #: The faults a failing call draws from.
         self.kinds: tuple[Fault, ...] = tuple(_as_fault(kind) for kind in kinds)
-        self.seed = seed
-        self.retry_after = retry_after
-        """Seconds a ``429`` fault asks the client to wait."""
+        #: The seed of the draws, so a run can be replayed.
+        self.seed: int = seed
+        #: Seconds a ``429`` fault asks the client to wait.
+        self.retry_after: float = retry_after
         self._random = random.Random(seed)
 
     @classmethod

@@ -23,7 +23,7 @@ from .emulator import Emulator, EmulatorConfig
 __all__ = ["EMULATOR_API_KEY", "emulator_images", "images_emulator", "images_emulator_config"]
 
 #: The key ``emulator_images`` sends when the configuration accepts any key.
-EMULATOR_API_KEY = "sk-emulator-0123456789abcdef"
+EMULATOR_API_KEY: str = "sk-emulator-0123456789abcdef"
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ def load_script(name: str) -> ModuleType:
     """The module of ``scripts/<name>.py``, loaded once and shared by every test module."""
     if name in sys.modules:
         return sys.modules[name]
+    if str(SCRIPTS) not in sys.path:  # a script imports its sibling modules, as when run
+        sys.path.insert(0, str(SCRIPTS))
     spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None

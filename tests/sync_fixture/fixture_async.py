@@ -30,8 +30,10 @@ class AsyncWidgets:
         *,
         scale: int = DEFAULT_SCALE,
         labels: Mapping[str, str] | None = None,
+        loop_hint: object = None,
     ) -> None:
         self._name = name
+        self._loop_hint = loop_hint  # the sync facade cannot take this one (a drop rule)
         self._scale = scale
         self._labels = dict(labels or {})
         self._closed = False

@@ -19,13 +19,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._async_images import AsyncImages
-from ._models import CompletedImageEvent, PartialImageEvent
-from ._output import OutputError, Progress, output_directory, write_new_file
-from ._requests import VariationRequest
-from .testing.emulator import Emulator
-from .testing.pictures import Pixels, decode_png, resized
-from .testing.png import encode_png
+from .. import AsyncImages, CompletedImageEvent, PartialImageEvent, VariationRequest
+from ..testing.drawing import resized
+from ..testing.emulator import Emulator
+from ..testing.png_codec import Pixels, decode_png, encode_png
+from .output import OutputError, output_directory, write_new_file
+from .progress import Progress
 
 DEMO_KEY = "sk-demo-offline"
 DEMO_ROOT = Path("images-async-demo")

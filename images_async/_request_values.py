@@ -1,29 +1,26 @@
-"""Request values for fan-outs: one frozen object per API call, checked when built.
+"""Fan-out request values: one frozen object per API call, checked when built.
 
-Each value carries the same parameters as its :class:`AsyncImages` method and is validated
-by the same rules as soon as it is constructed (file contents are checked when the request
-is sent, since reading files up front would hold a whole batch in memory).
+Pure data: each value carries the same parameters as its :class:`AsyncImages` method and is
+validated by the same rules as soon as it is constructed (file contents are checked when the
+request is sent, since reading files up front would hold a whole batch in memory). The client
+turns a value into a call (:func:`request_arguments`); a value never calls the client.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
+from ._config import Timeout
 from ._files import FileTypes
-from ._models import ImagesResponse
 from ._params import (
     given_parameters,
     validate_edit_parameters,
     validate_generate,
     validate_variation_parameters,
 )
-from ._transport import Timeout
-
-if TYPE_CHECKING:
-    from ._async_images import AsyncImages
 
 #: Fields of every request that shape the HTTP call rather than the API parameters.
 _CALL_OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout", "max_retries")
@@ -48,13 +45,9 @@ class _CallOptions:
         n = getattr(self, "n", None)
         return n if isinstance(n, int) and n > 0 else 1
 
-    def _arguments(self) -> dict[str, Any]:
-        """Every given field, as keyword arguments of the client method."""
-        return given_parameters(**attrs.asdict(self, recurse=False))
-
     def _parameters(self) -> dict[str, Any]:
         """The given API parameters, without files and call options (for validation)."""
-        arguments = self._arguments()
+        arguments = request_arguments(self)
         for name in (*_CALL_OPTIONS, "image", "mask"):
             arguments.pop(name, None)
         return arguments
@@ -80,11 +73,6 @@ class GenerateRequest(_CallOptions):
     def __attrs_post_init__(self) -> None:
         validate_generate(self._parameters())
 
-    async def send(self, images: AsyncImages) -> ImagesResponse:
-        """Make the call with ``images``."""
-        response: ImagesResponse = await images.generate(**self._arguments())
-        return response
-
 
 @attrs.frozen(kw_only=True)
 class EditRequest(_CallOptions):
@@ -107,11 +95,6 @@ class EditRequest(_CallOptions):
     def __attrs_post_init__(self) -> None:
         validate_edit_parameters(self._parameters())
 
-    async def send(self, images: AsyncImages) -> ImagesResponse:
-        """Make the call with ``images`` (files are read and checked now)."""
-        response: ImagesResponse = await images.edit(**self._arguments())
-        return response
-
 
 @attrs.frozen(kw_only=True)
 class VariationRequest(_CallOptions):
@@ -127,11 +110,11 @@ class VariationRequest(_CallOptions):
     def __attrs_post_init__(self) -> None:
         validate_variation_parameters(self._parameters())
 
-    async def send(self, images: AsyncImages) -> ImagesResponse:
-        """Make the call with ``images`` (the file is read and checked now)."""
-        response: ImagesResponse = await images.create_variation(**self._arguments())
-        return response
-
 
 ImageRequest: TypeAlias = "GenerateRequest | EditRequest | VariationRequest"
 """Any request value :meth:`AsyncImages.run_many` accepts."""
+
+
+def request_arguments(request: _CallOptions) -> dict[str, Any]:
+    """Every given field of a request value, as keyword arguments of its client method."""
+    return given_parameters(**attrs.asdict(request, recurse=False))

@@ -12,15 +12,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-from ._async_images import AsyncImages
-from ._imageinfo import inspect_image
-from ._models import ImagesResponse
+from .. import AsyncImages, ImagesResponse
+from .._imageinfo import inspect_image
 
 #: The formats the API produces; a file extension is one of these or ``bin``.
 KNOWN_FORMATS = frozenset({"png", "jpeg", "webp"})
@@ -183,24 +180,3 @@ def slug(text: str, limit: int = 40) -> str:
     """A file-name friendly rendering of a prompt."""
     words = "".join(c if c.isalnum() else "-" for c in text.lower()).split("-")
     return "-".join(word for word in words if word)[:limit].strip("-") or "image"
-
-
-class Progress:
-    """A progress bar when the optional ``tqdm`` is installed and stderr is a terminal."""
-
-    def __init__(self, total: int, description: str) -> None:
-        self._bar: Any = None
-        if total > 1 and sys.stderr.isatty():
-            try:
-                from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
-            except ImportError:
-                return
-            self._bar = tqdm(total=total, desc=description, unit="req", leave=False)
-
-    def advance(self) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()

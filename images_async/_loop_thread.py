@@ -1,4 +1,4 @@
-"""The private event loop the sync facade runs its coroutines on.
+"""The private event loop a sync facade runs its coroutines on: the one loop thread.
 
 Each :class:`LoopThread` owns one event loop running on one daemon thread. Callers on any
 thread hand it a coroutine and block until it finishes, so sync code (including code that is
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import inspect
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
@@ -113,8 +114,12 @@ class LoopThread:
     def close(self, final: Callable[[], Awaitable[object]] | None = None) -> None:
         """Cancel what is still running, await ``final()``, then stop the loop and thread.
 
-        A loop that was never started is not started now: ``final`` is then not run.
+        A loop that was never started is started for ``final`` only; without ``final`` it
+        is just marked closed.
         """
+        if final is not None:
+            with contextlib.suppress(ClientClosedError):  # closed meanwhile by another thread
+                self._running_loop()
         with self._lock:
             if self._closed:
                 return

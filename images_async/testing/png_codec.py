@@ -1,12 +1,17 @@
-"""PNG files without an image library: writing them, and reading them back strictly.
+"""PNG files without an image library: writing them, reading them back strictly, decoding.
 
-This module owns the PNG container and the sample images tests upload: a real (decodable)
-PNG encoder for 8-bit RGB and RGBA pixels, minimal JPEG and WEBP headers that carry chosen
-dimensions but no picture, and a strict reader (:func:`read_png`, :func:`check_png`) that
-walks every chunk, checks every CRC and inflates the image data the way a decoder does, so
-the emulator can refuse a damaged upload like the API. The same arguments always give the
-same bytes, so tests can compare them exactly. Pixels (unfiltering, colours) belong to
-:mod:`images_async.testing.pictures`.
+This module owns the PNG format: a real (decodable) encoder for 8-bit RGB and RGBA pixels
+(:func:`encode_png`, :func:`solid_png`), a strict reader (:func:`read_png`,
+:func:`check_png`) that walks every chunk, checks every CRC and inflates the image data the
+way a decoder does, so the emulator can refuse a damaged upload like the API, and a decoder
+(:func:`decode_png`) from PNG bytes to :class:`Pixels`. The same arguments always give the
+same bytes, so tests can compare them exactly. Drawing pictures belongs to
+:mod:`images_async.testing.drawing`; files that are only a JPEG or WEBP header to
+:mod:`images_async.testing.image_stubs`.
+
+Decoding never touches pixels one by one in Python where it can help it: unfiltering uses
+whole-row arithmetic (:mod:`._row_arithmetic`); only two filters of *foreign* inputs
+(Average and Paeth) fall back to a loop per byte, as PNGs written here use filter 0.
 """
 
 from __future__ import annotations
@@ -14,20 +19,29 @@ from __future__ import annotations
 import itertools
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import attrs
 
+from ._row_arithmetic import RowArithmetic, map_rows
+
 __all__ = [
+    "RGB",
+    "RGBA",
+    "Pixels",
     "PngFile",
     "check_png",
+    "decode_png",
     "decode_png_size",
     "encode_png",
-    "jpeg_header_bytes",
     "read_png",
     "solid_png",
-    "webp_header_bytes",
 ]
+
+#: Channels of an RGBA pixel.
+RGBA: int = 4
+#: Channels of an RGB pixel.
+RGB: int = 3
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_MAX_DIMENSION = 2**31 - 1
@@ -35,8 +49,6 @@ _PNG_COLOUR_TYPE_RGB = 2
 _PNG_COLOUR_TYPE_RGBA = 6
 _PNG_FILTER_NONE = b"\x00"
 _ZLIB_LEVEL = 6
-_JPEG_MAX_DIMENSION = 0xFFFF
-_WEBP_MAX_DIMENSION = 1 << 24  # VP8X stores dimension-1 in 24 bits
 _CHUNK_HEAD = struct.Struct(">I4s")
 _CRC = struct.Struct(">I")
 _IHDR = struct.Struct(">IIBBBBB")
@@ -65,6 +77,11 @@ _INFLATE_STEP = 1 << 20
 # Image data past this size is refused rather than inflated: it is far beyond any upload the
 # API takes (50 MB), and a small file claiming it would otherwise cost minutes.
 _MAX_IMAGE_DATA = 1 << 29
+# PNG colour type -> channels, for the 8-bit types we decode (palette images are not).
+_CHANNELS_OF_COLOUR_TYPE = {0: 1, 2: 3, 4: 2, 6: 4}
+
+
+# --- writing -------------------------------------------------------------------------------
 
 
 def encode_png(width: int, height: int, rows: Iterable[bytes], *, alpha: bool = True) -> bytes:
@@ -132,6 +149,9 @@ def decode_png_size(data: bytes) -> tuple[int, int]:
         raise ValueError("not a PNG: IHDR chunk missing or truncated")
     width, height = struct.unpack_from(">II", data, 16)
     return int(width), int(height)
+
+
+# --- reading, strictly ---------------------------------------------------------------------
 
 
 @attrs.frozen(kw_only=True)
@@ -310,56 +330,131 @@ def check_png(data: bytes) -> PngFile:
     return png
 
 
-def jpeg_header_bytes(width: int, height: int) -> bytes:
-    """Return a minimal JPEG skeleton (SOI, JFIF APP0, SOF0, EOI) with the given size.
+# --- decoded pixels ------------------------------------------------------------------------
 
-    The bytes have the structure of a baseline JPEG but no tables or scan, so they carry
-    dimensions without being a decodable picture.
+
+@attrs.frozen(kw_only=True)
+class Pixels:
+    """A decoded 8-bit image: ``rows`` of ``width * channels`` bytes each."""
+
+    width: int
+    height: int
+    channels: int
+    """1 grey, 2 grey + alpha, 3 RGB, 4 RGBA."""
+    rows: tuple[bytes, ...] = attrs.field(repr=False)
+
+    def pixel(self, x: int, y: int) -> tuple[int, ...]:
+        """The channel values of the pixel at column ``x``, row ``y``."""
+        start = x * self.channels
+        return tuple(self.rows[y][start : start + self.channels])
+
+    @property
+    def has_alpha(self) -> bool:
+        """Whether the picture has an alpha channel (grey + alpha, RGBA)."""
+        return self.channels in (2, 4)
+
+    def to_rgba(self) -> Pixels:
+        """The same picture with 4 channels (opaque where there was no alpha)."""
+        if self.channels == RGBA:
+            return self
+        convert = _row_converter(self.channels, RGBA, self.width)
+        return attrs.evolve(self, channels=RGBA, rows=map_rows(self.rows, convert))
+
+    def to_rgb(self) -> Pixels:
+        """The same picture with 3 channels (alpha dropped)."""
+        if self.channels == RGB:
+            return self
+        convert = _row_converter(self.channels, RGB, self.width)
+        return attrs.evolve(self, channels=RGB, rows=map_rows(self.rows, convert))
+
+    def encode(self) -> bytes:
+        """The picture as a PNG (RGB or RGBA; grey pictures are widened to RGB)."""
+        pixels = self if self.channels in (RGB, RGBA) else self.to_rgba()
+        return encode_png(pixels.width, pixels.height, pixels.rows, alpha=pixels.has_alpha)
+
+
+def _row_converter(source: int, target: int, width: int) -> Callable[[bytes], bytes]:
+    """A function turning one row of ``source`` channels into ``target`` channels."""
+
+    def convert(row: bytes) -> bytes:
+        out = bytearray(b"\xff" * (width * target))
+        if source <= 2:  # grey: copy the grey value into R, G and B
+            for channel in range(3):
+                out[channel::target] = row[0::source]
+        else:
+            for channel in range(3):
+                out[channel::target] = row[channel::source]
+        if target == RGBA and source in (2, 4):
+            out[3::RGBA] = row[source - 1 :: source]
+        return bytes(out)
+
+    return convert
+
+
+def decode_png(data: bytes) -> Pixels:
+    """Decode an 8-bit, non-interlaced grey, grey + alpha, RGB or RGBA PNG.
+
+    Raises `ValueError` for anything else (palette images, other bit depths, interlacing)
+    and for damaged files: the file is read as strictly as
+    :func:`check_png` reads it.
     """
-    _check_dimension("width", width, _JPEG_MAX_DIMENSION)
-    _check_dimension("height", height, _JPEG_MAX_DIMENSION)
-    # JFIF 1.01, no density units, 1:1 pixel aspect, no thumbnail.
-    jfif = b"JFIF\x00" + struct.pack(">BBBHHBB", 1, 1, 0, 1, 1, 0, 0)
-    # Three components (Y, Cb, Cr), each: id, sampling factors, quantisation table.
-    components = bytes((1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1))
-    frame = struct.pack(">BHHB", 8, height, width, 3) + components
-    return b"".join(
-        (
-            b"\xff\xd8",  # SOI
-            _jpeg_segment(0xE0, jfif),  # APP0
-            _jpeg_segment(0xC0, frame),  # SOF0
-            b"\xff\xd9",  # EOI
+    png = read_png(data)
+    channels = _CHANNELS_OF_COLOUR_TYPE.get(png.colour_type)
+    if png.bit_depth != 8 or channels is None or png.interlaced:
+        raise ValueError(
+            f"unsupported PNG (bit depth {png.bit_depth}, colour type {png.colour_type}, "
+            f"interlaced {png.interlaced}): only 8-bit non-interlaced grey/RGB(A) is decoded"
         )
-    )
+    rows = _unfilter(png.scanlines(), png.width * channels, channels)
+    return Pixels(width=png.width, height=png.height, channels=channels, rows=tuple(rows))
 
 
-def webp_header_bytes(width: int, height: int, *, alpha: bool) -> bytes:
-    """Return a RIFF/WEBP container holding only a VP8X chunk with the given canvas size.
+def _unfilter(scanlines: Iterable[bytes], stride: int, bpp: int) -> list[bytes]:
+    """The rows of ``scanlines`` (each: filter type, then ``stride`` bytes) unfiltered."""
+    swar = RowArithmetic(stride)
+    prior = bytes(stride)
+    rows: list[bytes] = []
+    for scanline in scanlines:
+        kind, line = scanline[0], scanline[1:]
+        if kind == 0:
+            row = line
+        elif kind == 1:
+            row = swar.prefix_sum(line, bpp)
+        elif kind == 2:
+            row = swar.add(line, prior)
+        elif kind == 3:
+            row = _unfilter_average(line, prior, bpp)
+        else:  # 4; PngFile.scanlines() refuses the unknown types
+            row = _unfilter_paeth(line, prior, bpp)
+        rows.append(row)
+        prior = row
+    return rows
 
-    The alpha flag is set when ``alpha`` is true. There is no image data chunk, so the bytes
-    describe a picture without being a decodable one.
-    """
-    _check_dimension("width", width, _WEBP_MAX_DIMENSION)
-    _check_dimension("height", height, _WEBP_MAX_DIMENSION)
-    flags = 0x10 if alpha else 0
-    vp8x = (
-        bytes((flags, 0, 0, 0))
-        + (width - 1).to_bytes(3, "little")
-        + (height - 1).to_bytes(3, "little")
-    )
-    body = b"WEBP" + b"VP8X" + struct.pack("<I", len(vp8x)) + vp8x
-    # The RIFF size counts everything after itself, starting with "WEBP".
-    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+def _unfilter_average(line: bytes, prior: bytes, bpp: int) -> bytes:
+    out = bytearray(line)
+    for i in range(min(bpp, len(out))):
+        out[i] = (out[i] + (prior[i] >> 1)) & 0xFF
+    for i in range(bpp, len(out)):
+        out[i] = (out[i] + ((out[i - bpp] + prior[i]) >> 1)) & 0xFF
+    return bytes(out)
+
+
+def _unfilter_paeth(line: bytes, prior: bytes, bpp: int) -> bytes:
+    out = bytearray(line)
+    for i in range(min(bpp, len(out))):
+        out[i] = (out[i] + prior[i]) & 0xFF  # no left neighbours: Paeth picks "above"
+    for i in range(bpp, len(out)):
+        a, b, c = out[i - bpp], prior[i], prior[i - bpp]
+        pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+        predictor = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+        out[i] = (out[i] + predictor) & 0xFF
+    return bytes(out)
 
 
 def _png_chunk(chunk_type: bytes, data: bytes) -> bytes:
     crc = zlib.crc32(data, zlib.crc32(chunk_type))
     return struct.pack(">I", len(data)) + chunk_type + data + struct.pack(">I", crc)
-
-
-def _jpeg_segment(marker: int, payload: bytes) -> bytes:
-    # The length field counts itself (2 bytes) as well as the payload.
-    return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
 
 
 def _check_dimension(name: str, value: int, maximum: int) -> None:

@@ -1,9 +1,9 @@
-"""What the emulator answers, before it is sent: plain answers and the API's error shape.
+"""What the emulator answers, before it is sent: planned responses and the API's error shape.
 
-This module owns :class:`Answer` (status, body, headers, or the events of a stream) and
-:class:`APIError`, the exception every check raises to answer ``{"error": {...}}`` like the
-real service, plus the fixed answers of injected faults and rate limits. Sending is the
-emulator's business; nothing here touches aiohttp.
+This module owns :class:`PlannedResponse` (status, body, headers, or the events of a
+stream) and :class:`APIError`, the exception every check raises to answer
+``{"error": {...}}`` like the real service, plus the fixed responses of injected status
+faults and rate limits. Sending is :mod:`._sending`'s business; nothing here touches aiohttp.
 """
 
 from __future__ import annotations
@@ -17,6 +17,16 @@ import attrs
 from .._errors import InvalidFileError, InvalidRequestError
 from .faults import Fault
 
+__all__ = [
+    "APIError",
+    "PlannedResponse",
+    "bad_request",
+    "encode_json",
+    "fault_response",
+    "from_invalid_request",
+    "rate_limited",
+]
+
 _BAD_GATEWAY_PAGE = (
     b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
     b"</h1></center><hr><center>cloudflare</center></body></html>\n"
@@ -24,19 +34,19 @@ _BAD_GATEWAY_PAGE = (
 
 
 @attrs.frozen(kw_only=True)
-class Answer:
-    """One answer to send."""
+class PlannedResponse:
+    """One response, decided but not sent yet."""
 
     status: int
     body: bytes
     content_type: str = "application/json"
     headers: Mapping[str, str] = attrs.field(factory=dict)
     events: tuple[bytes, ...] | None = None
-    """The encoded events of a ``text/event-stream`` answer (then ``body`` is unused)."""
+    """The encoded events of a ``text/event-stream`` response (then ``body`` is unused)."""
 
 
 class APIError(Exception):
-    """An error answer in the API's ``{"error": {...}}`` shape."""
+    """An error response in the API's ``{"error": {...}}`` shape, raised to be answered."""
 
     def __init__(
         self,
@@ -55,7 +65,7 @@ class APIError(Exception):
             "param": None if param is None else _valid_unicode(param),
             "code": code,
         }
-        self.answer = Answer(
+        self.response: PlannedResponse = PlannedResponse(
             status=status, body=encode_json({"error": error}), headers=headers or {}
         )
 
@@ -71,6 +81,7 @@ def encode_json(document: object) -> bytes:
 
 
 def bad_request(message: str, param: str | None = None, code: str | None = None) -> APIError:
+    """A 400 ``invalid_request_error``."""
     return APIError(400, message, param=param, code=code)
 
 
@@ -80,25 +91,26 @@ def from_invalid_request(error: InvalidRequestError, note: str = "") -> APIError
     return bad_request(error.message + note, error.param, code)
 
 
-def fault_answer(fault: Fault, retry_after: float) -> Answer | None:
-    """The whole answer of a status fault; None for faults that shape a normal answer."""
+def fault_response(fault: Fault, retry_after: float) -> PlannedResponse | None:
+    """The whole response of a status fault; None for faults that shape a normal response."""
     if fault.kind == "insufficient_quota":
         message = "You exceeded your current quota, please check your plan and billing details."
-        return APIError(429, message, kind="insufficient_quota", code="insufficient_quota").answer
+        return APIError(429, message, kind="insufficient_quota", code="insufficient_quota").response
     if fault.kind != "status":
         return None
     if fault.status == 429:
-        return rate_limited(retry_after).answer
+        return rate_limited(retry_after).response
     if fault.status == 502:
-        return Answer(status=502, body=_BAD_GATEWAY_PAGE, content_type="text/html")
+        return PlannedResponse(status=502, body=_BAD_GATEWAY_PAGE, content_type="text/html")
     message = {
         500: "The server had an error while processing your request. Sorry about that!",
         503: "The server is overloaded or not ready yet.",
     }[fault.status or 500]
-    return APIError(fault.status or 500, message, kind="server_error").answer
+    return APIError(fault.status or 500, message, kind="server_error").response
 
 
 def rate_limited(retry_after: float) -> APIError:
+    """A 429 ``rate_limit_exceeded`` asking the client to wait ``retry_after`` seconds."""
     return APIError(
         429,
         f"Rate limit reached for images per min. Please try again in {retry_after:g}s.",

@@ -39,11 +39,10 @@ from typing import IO, Any, TypeAlias
 
 import attrs
 
-from ._async_images import AsyncImages
-from ._errors import APIStatusError, ImagesError
-from ._fanout import Outcome
-from ._output import Progress, extension_for, replace_files
-from ._requests import EditRequest, GenerateRequest, ImageRequest, VariationRequest
+from .. import APIStatusError, AsyncImages, ImageRequest, ImagesError, Outcome
+from .output import extension_for, replace_files
+from .parameters import BATCH_ENDPOINTS
+from .progress import Progress
 
 RESULTS_FILE = "results.jsonl"
 
@@ -56,17 +55,6 @@ INPUT_EXAMPLES = (
 
 #: A line's identity for resuming: its number and the SHA-256 of its normalised text.
 LineKey: TypeAlias = "tuple[int, str]"
-
-_REQUEST_TYPES: Mapping[str, type[GenerateRequest] | type[EditRequest] | type[VariationRequest]]
-_REQUEST_TYPES = {
-    "generate": GenerateRequest,
-    "generations": GenerateRequest,
-    "edit": EditRequest,
-    "edits": EditRequest,
-    "variation": VariationRequest,
-    "variations": VariationRequest,
-    "create_variation": VariationRequest,
-}
 
 
 class BadLineError(ImagesError, ValueError):
@@ -97,7 +85,7 @@ def parse_line(text: str, base: Path) -> ImageRequest:
     if not isinstance(fields, dict):
         raise BadLineError("a line must be a JSON object")
     endpoint = fields.pop("endpoint", "generate")
-    request_type = _REQUEST_TYPES.get(endpoint) if isinstance(endpoint, str) else None
+    request_type = BATCH_ENDPOINTS.get(endpoint) if isinstance(endpoint, str) else None
     if request_type is None:
         raise BadLineError(f"unknown endpoint {endpoint!r} (generate, edit or variation)")
     for name in ("image", "mask"):

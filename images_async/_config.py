@@ -1,9 +1,11 @@
-"""The rules for the client's options, checked before any connection exists.
+"""Client configuration: defaults, the environment, the option rules, and frozen values.
 
-A client's constructor and ``with_options`` use the ``checked_*`` functions, which return the
-value to use or raise :class:`ConfigurationError` naming the option; the per-call ``timeout``
-and ``max_retries`` follow the same rules but fail with :class:`InvalidRequestError`, as any
-other call parameter does. Options left out are read from the environment here too.
+* :class:`Timeout` and the ``DEFAULT_*`` values;
+* the ``checked_*`` rules: a client's constructor and ``with_options`` get the value to use
+  or a :class:`ConfigurationError` naming the option; the per-call ``timeout`` and
+  ``max_retries`` follow the same rules but fail with :class:`InvalidRequestError`, as any
+  other call parameter does. Options left out are read from the environment here;
+* :class:`ClientOptions`, the frozen per-client settings a derived client evolves.
 
 Credentials are described, never quoted: not the API key, the organization or the project,
 nor a user or password written into the base URL.
@@ -15,11 +17,38 @@ import math
 import os
 import re
 from collections.abc import Mapping
+from typing import TypeAlias
 
+import attrs
 from yarl import URL
 
 from ._errors import ConfigurationError, InvalidRequestError
-from ._transport import DEFAULT_BASE_URL, Timeout, TimeoutTypes
+from ._retry import RetryPolicy
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_MAX_RETRIES = 2
+#: The longest wait a server may ask for (Retry-After) before a call fails instead.
+DEFAULT_MAX_RETRY_WAIT = 60.0
+DEFAULT_MAX_CONNECTIONS = 100
+#: Ten 4K PNGs as base64 fit comfortably; a larger body means a broken or hostile server.
+DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024 * 1024
+
+
+@attrs.frozen(kw_only=True)
+class Timeout:
+    """Time limits of one attempt, in seconds; None means no limit."""
+
+    total: float | None = 600.0
+    """Limit for the whole attempt (connecting, sending, waiting, reading the body)."""
+    connect: float | None = None
+    """Limit for getting a connection (waiting for a free one in the pool, or opening one)."""
+    read: float | None = None
+    """The longest silence between two reads of the response."""
+
+
+TimeoutTypes: TypeAlias = "float | Timeout | None"
+"""A timeout: seconds for the whole attempt, a :class:`Timeout`, or None for no limit."""
 
 # A CR or LF in a header value would end the header and start one of the sender's choosing;
 # aiohttp refuses every control character there. A tab is legal in a header value, but not
@@ -226,3 +255,79 @@ def checked_flag(option: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
     raise _fail(option, f"must be True or False, not {value!r}")
+
+
+# -- the frozen per-client options -----------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ClientOptions:
+    """What a client applies to every call; ``with_options`` derives another with ``evolve``."""
+
+    timeout: TimeoutTypes
+    """Each attempt's time limits."""
+    retry_policy: RetryPolicy
+    """How often to retry, and how long to wait in between."""
+    max_response_bytes: int
+    """The most decoded bytes of a response body."""
+    validate_requests: bool
+    """Check parameters and files before sending (False: the server checks everything)."""
+
+    @classmethod
+    def checked(
+        cls,
+        *,
+        timeout: object,
+        max_retries: object,
+        max_retry_wait: object,
+        max_response_bytes: object,
+        validate_requests: object,
+    ) -> ClientOptions:
+        """The options of a new client, each checked by its rule."""
+        return cls(
+            timeout=checked_timeout(timeout),
+            retry_policy=RetryPolicy(
+                max_retries=checked_retries(max_retries),
+                max_server_wait=checked_seconds("max_retry_wait", max_retry_wait),
+            ),
+            max_response_bytes=checked_count("max_response_bytes", max_response_bytes),
+            validate_requests=checked_flag("validate_requests", validate_requests),
+        )
+
+    def derived(
+        self,
+        *,
+        timeout: object = None,
+        max_retries: object = None,
+        max_retry_wait: object = None,
+        validate_requests: object = None,
+    ) -> ClientOptions:
+        """These options with the given ones (not None) replaced, each checked by its rule."""
+        policy = self.retry_policy
+        if max_retries is not None:
+            policy = attrs.evolve(policy, max_retries=checked_retries(max_retries))
+        if max_retry_wait is not None:
+            wait = checked_seconds("max_retry_wait", max_retry_wait)
+            policy = attrs.evolve(policy, max_server_wait=wait)
+        return attrs.evolve(
+            self,
+            timeout=self.timeout if timeout is None else checked_timeout(timeout),
+            retry_policy=policy,
+            validate_requests=(
+                self.validate_requests
+                if validate_requests is None
+                else checked_flag("validate_requests", validate_requests)
+            ),
+        )
+
+    def for_call(self, timeout: object, max_retries: object) -> ClientOptions:
+        """These options with one call's ``timeout`` / ``max_retries`` (None: keep)."""
+        policy = self.retry_policy
+        if max_retries is not None:
+            retries = checked_retries(max_retries, per_call=True)
+            policy = attrs.evolve(policy, max_retries=retries)
+        if timeout is not None:
+            timeout = checked_timeout(timeout, per_call=True)
+        return attrs.evolve(
+            self, timeout=self.timeout if timeout is None else timeout, retry_policy=policy
+        )

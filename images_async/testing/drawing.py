@@ -1,15 +1,15 @@
 """Deterministic pictures for the emulator: patterns from a prompt, edits and variations.
 
-This module owns every pixel the emulator sends. A picture is a pattern (stripes, checkers,
+This module owns every pixel the emulator draws. A picture is a pattern (stripes, checkers,
 rings or gradients, sometimes with a disc on top) whose kind, palette and scale come from a
 hash of the prompt and the image's index, so the same request always gives the same bytes
-and different prompts give visibly different pictures.
+and different prompts give visibly different pictures. Edits repaint an uploaded image,
+variations transform it, partial images are coarse mosaics of the final one.
 
 Speed comes from never touching pixels one by one in Python: a row is assembled from runs
 of one colour (``colour * length``), identical rows are shared, and per-row arithmetic on
-whole rows uses big integers (SWAR: one integer operation adds or selects every byte of a
-row). Only two PNG filters of *foreign* inputs (Average and Paeth) fall back to a loop per
-byte; PNGs written here use filter 0.
+whole rows uses big integers (:mod:`._row_arithmetic`). Reading and writing PNG files is
+:mod:`images_async.testing.png_codec`'s business.
 """
 
 from __future__ import annotations
@@ -19,27 +19,23 @@ import functools
 import hashlib
 import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 
 import attrs
 
-from .png import encode_png, read_png
+from ._row_arithmetic import RowArithmetic, map_rows
+from .png_codec import RGB, RGBA, Pixels, decode_png
 
 __all__ = [
-    "Pixels",
-    "decode_png",
     "describe_picture",
     "edited_picture",
     "generated_picture",
     "partial_picture",
+    "resized",
     "variation_picture",
 ]
 
-RGBA = 4
-RGB = 3
 _OPAQUE = 255
-# PNG colour type -> channels, for the 8-bit types we decode (palette images are not).
-_CHANNELS_OF_COLOUR_TYPE = {0: 1, 2: 3, 4: 2, 6: 4}
 _KINDS = (
     "vertical stripes",
     "horizontal stripes",
@@ -52,183 +48,6 @@ _KINDS = (
 )
 _PATTERN_CACHE = 8
 _PICTURE_CACHE = 32
-
-
-# --- decoded pixels -----------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class Pixels:
-    """A decoded 8-bit image: ``rows`` of ``width * channels`` bytes each."""
-
-    width: int
-    height: int
-    channels: int
-    """1 grey, 2 grey + alpha, 3 RGB, 4 RGBA."""
-    rows: tuple[bytes, ...] = attrs.field(repr=False)
-
-    def pixel(self, x: int, y: int) -> tuple[int, ...]:
-        """The channel values of the pixel at column ``x``, row ``y``."""
-        start = x * self.channels
-        return tuple(self.rows[y][start : start + self.channels])
-
-    @property
-    def has_alpha(self) -> bool:
-        return self.channels in (2, 4)
-
-    def to_rgba(self) -> Pixels:
-        """The same picture with 4 channels (opaque where there was no alpha)."""
-        if self.channels == RGBA:
-            return self
-        convert = _row_converter(self.channels, RGBA, self.width)
-        return attrs.evolve(self, channels=RGBA, rows=_map_rows(self.rows, convert))
-
-    def to_rgb(self) -> Pixels:
-        """The same picture with 3 channels (alpha dropped)."""
-        if self.channels == RGB:
-            return self
-        convert = _row_converter(self.channels, RGB, self.width)
-        return attrs.evolve(self, channels=RGB, rows=_map_rows(self.rows, convert))
-
-    def encode(self) -> bytes:
-        """The picture as a PNG (RGB or RGBA; grey pictures are widened to RGB)."""
-        pixels = self if self.channels in (RGB, RGBA) else self.to_rgba()
-        return encode_png(pixels.width, pixels.height, pixels.rows, alpha=pixels.has_alpha)
-
-
-def _map_rows(rows: Sequence[bytes], convert: Callable[[bytes], bytes]) -> tuple[bytes, ...]:
-    """Apply ``convert`` once per distinct row object: patterns share rows."""
-    done: dict[int, bytes] = {}
-    result = []
-    for row in rows:
-        converted = done.get(id(row))
-        if converted is None:
-            converted = done[id(row)] = convert(row)
-        result.append(converted)
-    return tuple(result)
-
-
-def _row_converter(source: int, target: int, width: int) -> Callable[[bytes], bytes]:
-    """A function turning one row of ``source`` channels into ``target`` channels."""
-
-    def convert(row: bytes) -> bytes:
-        out = bytearray(b"\xff" * (width * target))
-        if source <= 2:  # grey: copy the grey value into R, G and B
-            for channel in range(3):
-                out[channel::target] = row[0::source]
-        else:
-            for channel in range(3):
-                out[channel::target] = row[channel::source]
-        if target == RGBA and source in (2, 4):
-            out[3::RGBA] = row[source - 1 :: source]
-        return bytes(out)
-
-    return convert
-
-
-# --- PNG decoding -------------------------------------------------------------------------
-
-
-def decode_png(data: bytes) -> Pixels:
-    """Decode an 8-bit, non-interlaced grey, grey + alpha, RGB or RGBA PNG.
-
-    Raises `ValueError` for anything else (palette images, other bit depths, interlacing)
-    and for damaged files: the file is read as strictly as
-    :func:`~images_async.testing.png.check_png` reads it.
-    """
-    png = read_png(data)
-    channels = _CHANNELS_OF_COLOUR_TYPE.get(png.colour_type)
-    if png.bit_depth != 8 or channels is None or png.interlaced:
-        raise ValueError(
-            f"unsupported PNG (bit depth {png.bit_depth}, colour type {png.colour_type}, "
-            f"interlaced {png.interlaced}): only 8-bit non-interlaced grey/RGB(A) is decoded"
-        )
-    rows = _unfilter(png.scanlines(), png.width * channels, channels)
-    return Pixels(width=png.width, height=png.height, channels=channels, rows=tuple(rows))
-
-
-def _unfilter(scanlines: Iterable[bytes], stride: int, bpp: int) -> list[bytes]:
-    """The rows of ``scanlines`` (each: filter type, then ``stride`` bytes) unfiltered."""
-    swar = _Swar(stride)
-    prior = bytes(stride)
-    rows: list[bytes] = []
-    for scanline in scanlines:
-        kind, line = scanline[0], scanline[1:]
-        if kind == 0:
-            row = line
-        elif kind == 1:
-            row = swar.prefix_sum(line, bpp)
-        elif kind == 2:
-            row = swar.add(line, prior)
-        elif kind == 3:
-            row = _unfilter_average(line, prior, bpp)
-        else:  # 4; PngFile.scanlines() refuses the unknown types
-            row = _unfilter_paeth(line, prior, bpp)
-        rows.append(row)
-        prior = row
-    return rows
-
-
-class _Swar:
-    """Byte-wise arithmetic on whole rows, one big-integer operation at a time."""
-
-    def __init__(self, length: int) -> None:
-        self.length = length
-        self.low7 = int.from_bytes(b"\x7f" * length, "big")
-        self.high = int.from_bytes(b"\x80" * length, "big")
-
-    def _add(self, a: int, b: int) -> int:
-        # The low 7 bits of two bytes never carry into the next byte; the top bit is the
-        # XOR of both top bits and the carry that landed in it.
-        return ((a & self.low7) + (b & self.low7)) ^ ((a ^ b) & self.high)
-
-    def add(self, a: bytes, b: bytes) -> bytes:
-        """``(a[i] + b[i]) % 256`` for every byte."""
-        total = self._add(int.from_bytes(a, "big"), int.from_bytes(b, "big"))
-        return total.to_bytes(self.length, "big")
-
-    def prefix_sum(self, line: bytes, bpp: int) -> bytes:
-        """Undo the Sub filter: a running sum per channel, by doubling steps."""
-        value = int.from_bytes(line, "big")
-        step = bpp
-        while step < self.length:
-            value = self._add(value, value >> (8 * step))  # shifts bytes to later positions
-            step *= 2
-        return value.to_bytes(self.length, "big")
-
-    def average(self, a: bytes, b: bytes) -> bytes:
-        """``(a[i] + b[i]) // 2`` for every byte."""
-        x, y = int.from_bytes(a, "big"), int.from_bytes(b, "big")
-        mean = (x & y) + (((x ^ y) >> 1) & self.low7)
-        return mean.to_bytes(self.length, "big")
-
-    def select(self, chosen: bytes, other: bytes, selector: bytes) -> bytes:
-        """``chosen[i]`` where ``selector[i]`` is 0xFF, else ``other[i]``."""
-        mask = int.from_bytes(selector, "big")
-        picked = int.from_bytes(chosen, "big") & mask
-        kept = int.from_bytes(other, "big") & ~mask
-        return (picked | kept).to_bytes(self.length, "big")
-
-
-def _unfilter_average(line: bytes, prior: bytes, bpp: int) -> bytes:
-    out = bytearray(line)
-    for i in range(min(bpp, len(out))):
-        out[i] = (out[i] + (prior[i] >> 1)) & 0xFF
-    for i in range(bpp, len(out)):
-        out[i] = (out[i] + ((out[i - bpp] + prior[i]) >> 1)) & 0xFF
-    return bytes(out)
-
-
-def _unfilter_paeth(line: bytes, prior: bytes, bpp: int) -> bytes:
-    out = bytearray(line)
-    for i in range(min(bpp, len(out))):
-        out[i] = (out[i] + prior[i]) & 0xFF  # no left neighbours: Paeth picks "above"
-    for i in range(bpp, len(out)):
-        a, b, c = out[i - bpp], prior[i], prior[i - bpp]
-        pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-        predictor = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-        out[i] = (out[i] + predictor) & 0xFF
-    return bytes(out)
 
 
 # --- patterns -----------------------------------------------------------------------------
@@ -504,7 +323,7 @@ def edited_picture(
     if area_source is not None:
         area_source = resized(area_source, width, height)
     selectors = _transparency_selectors(area_source) if area_source is not None else None
-    swar = _Swar(width * RGBA)
+    swar = RowArithmetic(width * RGBA)
     if selectors is None:
         rows = [swar.average(b, p) for b, p in zip(base.rows, pattern.rows, strict=True)]
     else:
@@ -547,15 +366,15 @@ def variation_picture(image: bytes, width: int, height: int, *, index: int = 0) 
     rows = list(pixels.rows)
     transform = index % 4
     if transform in (0, 3):
-        rows = list(_map_rows(rows, _mirrored))
+        rows = list(map_rows(rows, _mirrored))
     if transform in (1, 3):
-        rows = list(_map_rows(rows, _channels_rotated))
+        rows = list(map_rows(rows, _channels_rotated))
     if transform in (2, 3):
         rows.reverse()
     if index >= 4:
         tint = _design(_seed("variation", index), False).palette[-1][:RGB] * width
-        swar = _Swar(width * RGB)
-        rows = list(_map_rows(rows, lambda row: swar.average(row, tint)))
+        swar = RowArithmetic(width * RGB)
+        rows = list(map_rows(rows, lambda row: swar.average(row, tint)))
     return Pixels(width=width, height=height, channels=RGB, rows=tuple(rows)).encode()
 
 

@@ -1,10 +1,11 @@
-"""Judging a request like the Images API: fields, types, values, models and uploads.
+"""Validating a request like the Images API: fields, types, values, models and uploads.
 
-This module owns what the emulator accepts. It builds on the client's own rule table
-(:mod:`images_async._params`) and adds the checks only a server can make: unknown fields,
-JSON and form types, text that is not valid Unicode, and uploads that are damaged although
-their header looks fine (a PNG is decoded in full by :func:`~.png.check_png`). Every refusal
-is an :class:`~._answers.APIError` in the API's shape.
+This module owns what the emulator accepts (:func:`accept_request`). It builds on the
+client's own rule table (:mod:`images_async._params`) and adds the checks only a server can
+make: unknown fields, JSON and form types, text that is not valid Unicode, and uploads that
+are damaged although their header looks fine (a PNG is decoded in full by
+:func:`~.png_codec.check_png`). Every refusal is an :class:`~._responses.APIError` in the
+API's shape.
 
 Model names the rule table does not know are accepted, so code written for a newer model can
 run offline: such a name behaves like its closest known family (:func:`family_of`).
@@ -35,11 +36,11 @@ from .._params import (
     validate_generate,
     validate_variation,
 )
-from ._answers import APIError, bad_request, from_invalid_request
-from ._bodies import UNPARSEABLE_JSON, Received
-from .png import check_png
+from ._bodies import UNPARSEABLE_JSON, RequestBody
+from ._responses import APIError, bad_request, from_invalid_request
+from .png_codec import check_png
 
-__all__ = ["DEFAULT_MODELS", "Judged", "check_decodable", "family_of", "judge"]
+__all__ = ["DEFAULT_MODELS", "AcceptedRequest", "accept_request", "check_decodable", "family_of"]
 
 DEFAULT_MODELS: Mapping[Endpoint, str] = {
     "generate": "dall-e-2",
@@ -94,7 +95,7 @@ _MAX_INTEGER_DIGITS = 100
 
 
 @attrs.frozen(kw_only=True)
-class Judged:
+class AcceptedRequest:
     """A request that passed the checks (or was not checked): its values and uploads."""
 
     params: Mapping[str, object]
@@ -122,24 +123,26 @@ def family_of(model: str) -> ModelRules:
     return KNOWN_MODELS[_FALLBACK_FAMILY]
 
 
-async def judge(endpoint: Endpoint, received: Received, *, validate: bool) -> Judged:
+async def accept_request(
+    endpoint: Endpoint, body: RequestBody, *, validate: bool
+) -> AcceptedRequest:
     """The request's values and uploads; raises `APIError` for what the API refuses.
 
     Uploads are only checked against their headers here; :func:`check_decodable` decodes
     them (slow: run it off the event loop).
     """
-    if received.failure is not None:
-        raise received.failure
+    if body.failure is not None:
+        raise body.failure
     if endpoint == "generate":
-        params = _json_params(received)
+        params = _json_params(body)
         images: list[UploadFile] = []
         mask = None
     else:
-        params = _form_params(received, endpoint)
-        images, mask = await _uploads(received, endpoint)
+        params = _form_params(body, endpoint)
+        images, mask = await _uploads(body, endpoint)
     if validate:
         params = _validated(params, endpoint, images, mask)
-    return Judged(params=params, images=tuple(images), mask=mask)
+    return AcceptedRequest(params=params, images=tuple(images), mask=mask)
 
 
 def check_decodable(images: Sequence[UploadFile], mask: UploadFile | None) -> None:
@@ -166,10 +169,10 @@ def check_decodable(images: Sequence[UploadFile], mask: UploadFile | None) -> No
 # --- values -------------------------------------------------------------------------------
 
 
-def _json_params(received: Received) -> dict[str, object]:
-    if received.kind != "json":
+def _json_params(body: RequestBody) -> dict[str, object]:
+    if body.kind != "json":
         raise bad_request("Invalid Content-Type header: this endpoint takes application/json.")
-    document = received.document
+    document = body.document
     if not isinstance(document, dict):
         raise bad_request("The JSON body of your request must be an object.")
     params: dict[str, object] = {}
@@ -302,16 +305,16 @@ def _validated(
 # --- forms and uploads --------------------------------------------------------------------
 
 
-def _form_params(received: Received, endpoint: Endpoint) -> dict[str, object]:
-    if received.kind != "multipart":
+def _form_params(body: RequestBody, endpoint: Endpoint) -> dict[str, object]:
+    if body.kind != "multipart":
         raise bad_request("Invalid Content-Type header: this endpoint takes multipart/form-data.")
     fields = _FIELDS[endpoint]
     params: dict[str, object] = {}
-    for name, text in received.texts:
+    for name, text in body.texts:
         if _IMAGE_FIELD.fullmatch(name) or name == "mask":
             raise _invalid_type(name, "a file", "a string")
         params[name] = _text_value(name, text, fields.get(name))
-    for part in received.files:
+    for part in body.files:
         if part.field in fields:
             raise _invalid_type(part.field, fields[part.field], "a file")
         is_image = _IMAGE_FIELD.fullmatch(part.field) is not None
@@ -323,10 +326,10 @@ def _form_params(received: Received, endpoint: Endpoint) -> dict[str, object]:
 
 
 async def _uploads(
-    received: Received, endpoint: Endpoint
+    body: RequestBody, endpoint: Endpoint
 ) -> tuple[list[UploadFile], UploadFile | None]:
-    images = [part for part in received.files if _IMAGE_FIELD.fullmatch(part.field)]
-    masks = [part for part in received.files if part.field == "mask"]
+    images = [part for part in body.files if _IMAGE_FIELD.fullmatch(part.field)]
+    masks = [part for part in body.files if part.field == "mask"]
     if endpoint == "variation" and len(images) > 1:
         raise bad_request("Only one image can be given for variations.", "image", "invalid_value")
     if len(masks) > 1:

@@ -1,0 +1,90 @@
+"""One API call end to end: attempts with retries, then the result in the mode asked for.
+
+:class:`CallSender` pairs a client's transport with its frozen options. Each response mode
+has its own typed entry point over the one :meth:`CallSender._send`: :meth:`parsed`,
+:meth:`event_stream`, :meth:`raw` and :meth:`streamed`. A fan-out's pacer is passed in
+explicitly, never stored.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+import uuid
+from typing import NamedTuple
+
+import attrs
+
+from ._config import ClientOptions
+from ._models import ImagesResponse
+from ._pacing import Pacer
+from ._prepare import PreparedRequest
+from ._response import ImageEventStream, RawResponse, ResponseInfo, StreamedResponse
+from ._retry import with_retries
+from ._transport import ResponseStream, Transport
+
+
+class _Answer(NamedTuple):
+    """The successful attempt of a call: its response, its body if read, and the counts."""
+
+    response: ResponseStream
+    content: bytes | None
+    info: ResponseInfo
+
+
+@attrs.frozen
+class CallSender:
+    """Sends prepared requests over ``transport`` with ``options`` (a client's pair)."""
+
+    transport: Transport
+    options: ClientOptions
+
+    async def parsed(self, request: PreparedRequest, pacer: Pacer | None = None) -> ImagesResponse:
+        """The body parsed as an :class:`ImagesResponse`."""
+        return (await self.raw(request, pacer)).parse()
+
+    async def raw(self, request: PreparedRequest, pacer: Pacer | None = None) -> RawResponse:
+        """The response with its body read in full (within the retried attempt)."""
+        answer = await self._send(request, pacer, read=True)
+        assert answer.content is not None
+        info = answer.info
+        return RawResponse(
+            status_code=info.status_code,
+            headers=info.headers,
+            url=info.url,
+            content=answer.content,
+            retries_taken=info.retries_taken,
+            elapsed=info.elapsed,
+        )
+
+    async def streamed(self, request: PreparedRequest) -> StreamedResponse:
+        """The response with its body unread: the caller iterates and releases it."""
+        answer = await self._send(request, None, read=False)
+        return StreamedResponse._open(answer.response, answer.info, self.options.max_response_bytes)
+
+    async def event_stream(self, request: PreparedRequest) -> ImageEventStream:
+        """The server-sent events of a ``stream=True`` call."""
+        return ImageEventStream(await self.streamed(request))
+
+    async def _send(self, request: PreparedRequest, pacer: Pacer | None, *, read: bool) -> _Answer:
+        options = self.options.for_call(request.timeout, request.max_retries)
+        key = f"images-async-{uuid.uuid4()}"
+        read_limit = options.max_response_bytes if read else None
+        started = time.monotonic()
+
+        async def attempt() -> tuple[ResponseStream, bytes | None]:
+            return await self.transport.send_once(
+                request, idempotency_key=key, timeout=options.timeout, read_limit=read_limit
+            )
+
+        (response, content), retries_taken = await with_retries(
+            attempt, options.retry_policy, sleep=self.transport.sleep, pacer=pacer
+        )
+        info = ResponseInfo(
+            status_code=response.status,
+            headers=response.headers,
+            url=response.url,
+            retries_taken=retries_taken,
+            elapsed=datetime.timedelta(seconds=time.monotonic() - started),
+        )
+        return _Answer(response, content, info)

@@ -1,0 +1,14 @@
+"""The ``images-async`` command line (also ``python -m images_async``).
+
+Commands: ``generate``, ``edit``, ``variations`` and ``batch`` (a resumable JSON Lines
+fan-out) against the API or any ``--base-url``; ``serve`` to run the offline emulator; and
+``demo``, which needs neither network nor key.
+
+Modules: ``app`` (exit statuses and errors), ``parser`` (arguments), ``parameters`` (the
+API parameters each command takes), ``commands`` (what each command does), ``batch``,
+``output`` (every file written), ``progress`` and ``demo``.
+"""
+
+from .app import main, run
+
+__all__ = ["main", "run"]

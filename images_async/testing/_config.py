@@ -1,0 +1,89 @@
+"""What the emulator is told and what it records: its configuration and its call records.
+
+This module owns :class:`EmulatorConfig` (keys, latency, faults, URL lifetime, validation,
+rate limit), :class:`RecordedCall` and :class:`RecordedFile` (every request as the emulator
+saw it, for assertions), and the masking of API keys in recorded headers. Plain data:
+nothing here touches aiohttp, so importing it stays cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import attrs
+
+from .faults import FaultPlan
+
+__all__ = [
+    "BEARER",
+    "EmulatorConfig",
+    "RecordedCall",
+    "RecordedFile",
+    "mask_key",
+    "masked_headers",
+]
+
+#: A well-formed ``Authorization`` header; group 1 is the API key.
+BEARER = re.compile(r"Bearer ([\x21-\x7e]+)")
+
+
+@attrs.define(kw_only=True)
+class EmulatorConfig:
+    """How the emulator behaves; change it between calls to change the next answers."""
+
+    api_keys: frozenset[str] | None = None
+    """Accepted API keys; None accepts any well-formed ``Bearer`` key."""
+    latency: float = 0.0
+    """Seconds to wait before answering each API call."""
+    faults: FaultPlan | None = None
+    """Which API calls fail, and how."""
+    url_ttl: float = 3600.0
+    """Seconds an image URL stays downloadable (dall-e models, ``response_format=url``)."""
+    validate: bool = True
+    """Reject invalid requests with 400 like the API; False answers whatever it can."""
+    requests_per_minute: int | None = None
+    """Enforced request rate limit (429 past it); None reports a nominal limit only."""
+
+
+@attrs.frozen(kw_only=True)
+class RecordedFile:
+    """One file part of a recorded multipart request."""
+
+    field: str
+    filename: str | None
+    content_type: str | None
+    size: int
+
+
+@attrs.define(kw_only=True)
+class RecordedCall:
+    """One request as the emulator saw it, and how it was answered."""
+
+    request_id: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    """Request headers; the API key in ``Authorization`` is masked."""
+    params: dict[str, object] = attrs.field(factory=dict)
+    """The JSON body, or the text parts of a multipart body as sent (strings)."""
+    files: list[RecordedFile] = attrs.field(factory=list)
+    fault: str | None = None
+    """The injected fault, in the plan's spelling (``"429"``, ``"reset"``...)."""
+    status: int | None = None
+    """The status answered (for ``reset``/``disconnect``, the one that was cut off)."""
+
+
+def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` as a dict, with the API key in ``Authorization`` masked."""
+    masked = dict(headers)
+    authorization = headers.get("Authorization")
+    if authorization is not None:
+        match = BEARER.fullmatch(authorization)
+        masked["Authorization"] = f"Bearer {mask_key(match[1])}" if match else "***"
+    return masked
+
+
+def mask_key(key: str) -> str:
+    """An API key as error messages and records show it: ``sk-***abcd``."""
+    return f"{key[:3]}***{key[-4:]}" if len(key) > 12 else "***"
