@@ -16,7 +16,15 @@ nox.needs_version = ">=2025.2.9"  # nox.project.dependency_groups
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = False
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["tests", "tests_lowest", "lint", "typecheck", "sync_check", "docs"]
+nox.options.sessions = [
+    "tests",
+    "tests_lowest",
+    "lint",
+    "typecheck",
+    "verifytypes",
+    "sync_check",
+    "docs",
+]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
@@ -82,6 +90,16 @@ def typecheck(session: nox.Session) -> None:
     """Type-check the package, tests and scripts with mypy --strict."""
     install_project(session, "typecheck", extras="testing,cli")
     session.run("mypy")
+
+
+@nox.session
+def verifytypes(session: nox.Session) -> None:
+    """Require pyright --verifytypes to find the whole public API typed (100%)."""
+    # An installed copy, not an editable one: pyright judges the package as users get it,
+    # and from outside the checkout, so the sources beside it are not read instead.
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "verifytypes"))
+    with session.chdir(session.create_tmp()):
+        session.run("pyright", "--verifytypes", "images_async", "--ignoreexternal")
 
 
 @nox.session

@@ -39,8 +39,6 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(collections\.abc|typing|os|pathlib|datetime|types|asyncio)\..*"),
     (r"py:.*", r"(Path|PathLike|IO|TracebackType|timedelta|Self|Any)"),
     (r"py:.*", r"(TimeoutError|ValueError|TypeError|RuntimeError|Exception)"),
-    (r"py:.*", r"images_async\._[a-z_]+\..*"),
-    (r"py:.*", r"(_R|_T|_P|OpenResponse|StreamingResponseContext|LoopThread)"),
     # Type aliases, documented as data in api.md, appear in signatures as class references.
     (r"py:class", r"(FileTypes|ImageRequest)"),
 ]

@@ -23,7 +23,7 @@ from collections.abc import (
 )
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, TypeVar, overload
+from typing import Literal, overload
 
 import aiohttp
 from yarl import URL
@@ -31,8 +31,6 @@ from yarl import URL
 from ._config import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_RETRY_WAIT,
     DEFAULT_TIMEOUT,
     ClientOptions,
     Timeout,
@@ -48,13 +46,12 @@ from ._files import FileTypes
 from ._models import Image, ImagesResponse
 from ._pacing import Pacer
 from ._prepare import prepare_edit, prepare_generate, prepare_request_value, prepare_variation
-from ._request_values import ImageRequest
+from ._request_values import RequestT
 from ._response import ImageEventStream
+from ._retry import RetryPolicy
 from ._sending import CallSender
-from ._transport import Transport
+from ._transport import PoolStats, Transport
 from ._views import AsyncImagesWithRawResponse, AsyncImagesWithStreamingResponse
-
-_R = TypeVar("_R", bound=ImageRequest)
 
 
 class AsyncImages:
@@ -73,8 +70,9 @@ class AsyncImages:
         organization: str | None = None,
         project: str | None = None,
         timeout: float | Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        max_retries: int | None = None,
+        max_retry_wait: float | None = None,
+        retry_policy: RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, str] | None = None,
         max_connections: int | None = DEFAULT_MAX_CONNECTIONS,
@@ -86,12 +84,15 @@ class AsyncImages:
 
         ``timeout`` is seconds per attempt or a :class:`Timeout` (connect/read/total).
         Failed attempts (408, 409, 429, 5xx, connection errors, timeouts) are retried up to
-        ``max_retries`` times with exponential backoff, or after the wait the server asks
-        for when that is at most ``max_retry_wait`` seconds. ``max_connections`` bounds the
-        connection pool (None: no bound) and ``max_response_bytes`` the size of a response
-        body. ``validate_requests=False`` leaves every check to the server. ``http_session``
-        uses your own aiohttp session (you close it; async code only, since a session belongs
-        to one event loop); otherwise the client owns one. A bad option raises
+        ``max_retries`` times (default 2) with exponential backoff, or after the wait the
+        server asks for when that is at most ``max_retry_wait`` seconds (default 60).
+        ``retry_policy`` (a :class:`RetryPolicy`) also sets the backoff; ``max_retries`` and
+        ``max_retry_wait``, when given, replace its fields of those names.
+        ``max_connections`` bounds the connection pool (None: no bound) and
+        ``max_response_bytes`` the size of a response body. ``validate_requests=False``
+        leaves every check to the server. ``http_session`` uses your own aiohttp session
+        (you close it; async code only, since a session belongs to one event loop);
+        otherwise the client owns one. A bad option raises
         ``ConfigurationError`` naming it.
         """
         key = checked_credential("api_key", api_key, "OPENAI_API_KEY")
@@ -102,6 +103,7 @@ class AsyncImages:
         limit = checked_limit("max_connections", max_connections)
         self._options = ClientOptions.checked(
             timeout=timeout,
+            retry_policy=retry_policy,
             max_retries=max_retries,
             max_retry_wait=max_retry_wait,
             max_response_bytes=max_response_bytes,
@@ -145,6 +147,18 @@ class AsyncImages:
         """True once :meth:`aclose` was called."""
         return self._transport.closed
 
+    @property
+    def pool_stats(self) -> PoolStats:
+        """How many pooled connections are lent out to calls now, and how many are idle.
+
+        A snapshot for metrics and leak checks: ``acquired`` counts connections carrying a
+        request or a response not yet read to its end (or released), ``idle`` the open
+        ones waiting for reuse. Clients made by :meth:`with_options` share the pool, so
+        they show the same counts; with ``http_session`` they are that session's. Before the
+        first call and after :meth:`aclose` both are 0.
+        """
+        return self._transport.pool_stats()
+
     async def aclose(self) -> None:
         """Close the connection pool; the client cannot be used afterwards.
 
@@ -174,15 +188,19 @@ class AsyncImages:
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
         max_retry_wait: float | None = None,
+        retry_policy: RetryPolicy | None = None,
         validate_requests: bool | None = None,
     ) -> AsyncImages:
         """A client with other defaults that shares this one's connections.
 
-        ``timeout=None`` keeps the current timeout; pass ``Timeout(total=None)`` to lift it.
-        A bad option raises ``ConfigurationError`` naming it.
+        An option left as None keeps this client's value: ``timeout=None`` keeps the
+        current timeout (pass ``Timeout(total=None)`` to lift it). A ``retry_policy``
+        replaces the whole policy; ``max_retries`` and ``max_retry_wait`` replace its fields
+        of those names. A bad option raises ``ConfigurationError`` naming it.
         """
         options = self._options.derived(
             timeout=timeout,
+            retry_policy=retry_policy,
             max_retries=max_retries,
             max_retry_wait=max_retry_wait,
             validate_requests=validate_requests,
@@ -515,14 +533,14 @@ class AsyncImages:
 
     async def run_many(
         self,
-        requests: Iterable[_R] | AsyncIterable[_R],
+        requests: Iterable[RequestT] | AsyncIterable[RequestT],
         *,
         concurrency: int = 16,
         ordered: bool = False,
         on_progress: Callable[[FanOutProgress], object] | None = None,
         requests_per_minute: float | None = None,
         images_per_minute: float | None = None,
-    ) -> AsyncGenerator[Outcome[_R], None]:
+    ) -> AsyncGenerator[Outcome[RequestT], None]:
         """Run many requests concurrently; yields exactly one :class:`Outcome` per request.
 
         ``requests`` holds :class:`GenerateRequest`, :class:`EditRequest` and
@@ -544,7 +562,7 @@ class AsyncImages:
         sender = self._sender
         validate = self._options.validate_requests
 
-        async def send(request: _R) -> ImagesResponse:
+        async def send(request: RequestT) -> ImagesResponse:
             return await sender.parsed(await prepare_request_value(validate, request), pacer)
 
         fan_out = FanOut(

@@ -5,6 +5,7 @@
   or a :class:`ConfigurationError` naming the option; the per-call ``timeout`` and
   ``max_retries`` follow the same rules but fail with :class:`InvalidRequestError`, as any
   other call parameter does. Options left out are read from the environment here;
+* :func:`checked_retry_policy`: a :class:`RetryPolicy` whose every field is usable;
 * :class:`ClientOptions`, the frozen per-client settings a derived client evolves.
 
 Credentials are described, never quoted: not the API key, the organization or the project,
@@ -27,9 +28,6 @@ from ._retry import RetryPolicy
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT = 600.0
-DEFAULT_MAX_RETRIES = 2
-#: The longest wait a server may ask for (Retry-After) before a call fails instead.
-DEFAULT_MAX_RETRY_WAIT = 60.0
 DEFAULT_MAX_CONNECTIONS = 100
 #: Ten 4K PNGs as base64 fit comfortably; a larger body means a broken or hostile server.
 DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024 * 1024
@@ -222,10 +220,17 @@ def checked_timeout(timeout: object, *, per_call: bool = False) -> TimeoutTypes:
     return seconds
 
 
+def _whole(value: object) -> int | None:
+    """``value`` if it is a whole number >= 0 (an int, not a bool), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
 def checked_retries(max_retries: object, *, per_call: bool = False) -> int:
     """A whole number of retries >= 0 (``per_call``: as for :func:`checked_timeout`)."""
-    if isinstance(max_retries, int) and not isinstance(max_retries, bool) and max_retries >= 0:
-        return max_retries
+    if (retries := _whole(max_retries)) is not None:
+        return retries
     problem = f"must be a whole number >= 0, not {max_retries!r}"
     raise _fail_as("max_retries", problem, per_call=per_call)
 
@@ -247,6 +252,33 @@ def checked_seconds(option: str, value: object) -> float:
     seconds = _real(value)
     if seconds is None or not 0 <= seconds < math.inf:
         raise _fail(option, f"must be a finite number of seconds >= 0, not {value!r}")
+    return seconds
+
+
+def checked_retry_policy(policy: object) -> RetryPolicy:
+    """``retry_policy``: a :class:`RetryPolicy` with whole retries >= 0 and finite waits >= 0.
+
+    The policy comes back with its waits as floats.
+    """
+    if not isinstance(policy, RetryPolicy):
+        raise _fail("retry_policy", f"must be a RetryPolicy, not {type(policy).__name__}")
+    if _whole(policy.max_retries) is None:
+        problem = f"RetryPolicy.max_retries must be a whole number >= 0, not {policy.max_retries!r}"
+        raise _fail("retry_policy", problem)
+    initial_delay, max_delay, max_retry_wait = (
+        _checked_policy_seconds(field, getattr(policy, field))
+        for field in ("initial_delay", "max_delay", "max_retry_wait")
+    )
+    return attrs.evolve(
+        policy, initial_delay=initial_delay, max_delay=max_delay, max_retry_wait=max_retry_wait
+    )
+
+
+def _checked_policy_seconds(field: str, value: object) -> float:
+    seconds = _real(value)
+    if seconds is None or not 0 <= seconds < math.inf:
+        problem = f"RetryPolicy.{field} must be a finite number of seconds >= 0, not {value!r}"
+        raise _fail("retry_policy", problem)
     return seconds
 
 
@@ -278,18 +310,21 @@ class ClientOptions:
         cls,
         *,
         timeout: object,
+        retry_policy: object,
         max_retries: object,
         max_retry_wait: object,
         max_response_bytes: object,
         validate_requests: object,
     ) -> ClientOptions:
-        """The options of a new client, each checked by its rule."""
+        """The options of a new client, each checked by its rule.
+
+        ``retry_policy`` None means the default :class:`RetryPolicy`; ``max_retries`` and
+        ``max_retry_wait``, when not None, replace its fields of the same name.
+        """
+        policy = RetryPolicy() if retry_policy is None else checked_retry_policy(retry_policy)
         return cls(
             timeout=checked_timeout(timeout),
-            retry_policy=RetryPolicy(
-                max_retries=checked_retries(max_retries),
-                max_server_wait=checked_seconds("max_retry_wait", max_retry_wait),
-            ),
+            retry_policy=_with_retry_options(policy, max_retries, max_retry_wait),
             max_response_bytes=checked_count("max_response_bytes", max_response_bytes),
             validate_requests=checked_flag("validate_requests", validate_requests),
         )
@@ -298,21 +333,21 @@ class ClientOptions:
         self,
         *,
         timeout: object = None,
+        retry_policy: object = None,
         max_retries: object = None,
         max_retry_wait: object = None,
         validate_requests: object = None,
     ) -> ClientOptions:
-        """These options with the given ones (not None) replaced, each checked by its rule."""
-        policy = self.retry_policy
-        if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=checked_retries(max_retries))
-        if max_retry_wait is not None:
-            wait = checked_seconds("max_retry_wait", max_retry_wait)
-            policy = attrs.evolve(policy, max_server_wait=wait)
+        """These options with the given ones (not None) replaced, each checked by its rule.
+
+        A ``retry_policy`` replaces the whole policy; ``max_retries`` and ``max_retry_wait``
+        then replace its fields of the same name.
+        """
+        policy = self.retry_policy if retry_policy is None else checked_retry_policy(retry_policy)
         return attrs.evolve(
             self,
             timeout=self.timeout if timeout is None else checked_timeout(timeout),
-            retry_policy=policy,
+            retry_policy=_with_retry_options(policy, max_retries, max_retry_wait),
             validate_requests=(
                 self.validate_requests
                 if validate_requests is None
@@ -331,3 +366,15 @@ class ClientOptions:
         return attrs.evolve(
             self, timeout=self.timeout if timeout is None else timeout, retry_policy=policy
         )
+
+
+def _with_retry_options(
+    policy: RetryPolicy, max_retries: object, max_retry_wait: object
+) -> RetryPolicy:
+    """``policy`` with the client options ``max_retries`` / ``max_retry_wait`` (None: keep)."""
+    if max_retries is not None:
+        policy = attrs.evolve(policy, max_retries=checked_retries(max_retries))
+    if max_retry_wait is not None:
+        wait = checked_seconds("max_retry_wait", max_retry_wait)
+        policy = attrs.evolve(policy, max_retry_wait=wait)
+    return policy

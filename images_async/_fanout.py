@@ -34,16 +34,17 @@ from ._models import ImagesResponse
 from ._pacing import Pacer, PacerState
 
 _R = TypeVar("_R")
-_R_co = TypeVar("_R_co", covariant=True)
+RequestT_co = TypeVar("RequestT_co", covariant=True)
+"""The request type an :class:`Outcome` holds."""
 
 
 @attrs.frozen(kw_only=True)
-class Outcome(Generic[_R_co]):
+class Outcome(Generic[RequestT_co]):
     """How one request of a fan-out ended: exactly one of ``response`` and ``error`` is set."""
 
     index: int
     """The request's position in the input (0-based)."""
-    request: _R_co
+    request: RequestT_co
     """The request itself."""
     response: ImagesResponse | None = None
     """The response, when the call succeeded."""

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Literal
 
 import attrs
 
+from ._endpoints import EndpointName
 from ._errors import InvalidFileError, InvalidRequestError
 from ._files import UploadFile, image_labels
-
-Endpoint = Literal["generate", "edit", "variation"]
 
 QUALITIES = frozenset({"standard", "hd", "low", "medium", "high", "auto"})
 STYLES = frozenset({"vivid", "natural"})
@@ -63,7 +61,7 @@ class ModelRules:
     """What one known model accepts."""
 
     name: str
-    endpoints: frozenset[str]
+    endpoints: frozenset[EndpointName]
     prompt_limit: int
     max_n: int = MAX_N
     sizes: frozenset[str]
@@ -256,7 +254,7 @@ def _check_common(params: Mapping[str, object]) -> None:
         raise _fail("stream", f"must be a bool, not {type(stream).__name__}")
 
 
-def rules_for(model: object, endpoint: Endpoint) -> ModelRules | None:
+def rules_for(model: object, endpoint: EndpointName) -> ModelRules | None:
     """The rules of a known model, after checking it serves ``endpoint``; None if unknown."""
     if model is None:
         return None

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from ._config import TimeoutTypes
+from ._endpoints import ENDPOINTS
 from ._files import FileTypes, UploadFile, as_image_list, form_fields, image_labels, load_uploads
 from ._params import given_parameters, validate_edit, validate_generate, validate_variation
 from ._request_values import (
@@ -85,7 +86,7 @@ async def prepare_generate(
     if validate:
         validate_generate(params)
     return PreparedRequest(
-        path="images/generations",
+        path=ENDPOINTS["generate"].path,
         json_body={**params, **(extra_body or {})},
         extra_headers=extra_headers,
         extra_query=extra_query,
@@ -146,7 +147,7 @@ async def prepare_edit(
         validate_edit(params, image_uploads, mask_uploads[0] if mask_uploads else None)
     names = ["image"] if len(images) == 1 else ["image[]"] * len(images)
     return PreparedRequest(
-        path="images/edits",
+        path=ENDPOINTS["edit"].path,
         form_fields=form_fields(params, extra_body),
         files=[
             *zip(names, image_uploads, strict=True),
@@ -184,7 +185,7 @@ async def prepare_variation(
     if validate:
         validate_variation(params, upload)
     return PreparedRequest(
-        path="images/variations",
+        path=ENDPOINTS["variation"].path,
         form_fields=form_fields(params, extra_body),
         files=[("image", upload)],
         extra_headers=extra_headers,

@@ -9,7 +9,7 @@ turns a value into a call (:func:`request_arguments`); a value never calls the c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import attrs
 
@@ -27,7 +27,9 @@ _CALL_OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout", "max_r
 
 
 @attrs.frozen(kw_only=True)
-class _CallOptions:
+class RequestOptions:
+    """What every request value carries besides its API parameters: how to make the call."""
+
     extra_headers: Mapping[str, str] | None = None
     """Headers added to this call."""
     extra_query: Mapping[str, str] | None = None
@@ -54,7 +56,7 @@ class _CallOptions:
 
 
 @attrs.frozen(kw_only=True)
-class GenerateRequest(_CallOptions):
+class GenerateRequest(RequestOptions):
     """One ``generate`` call (see :meth:`AsyncImages.generate` for the parameters)."""
 
     prompt: str
@@ -75,7 +77,7 @@ class GenerateRequest(_CallOptions):
 
 
 @attrs.frozen(kw_only=True)
-class EditRequest(_CallOptions):
+class EditRequest(RequestOptions):
     """One ``edit`` call (see :meth:`AsyncImages.edit` for the parameters)."""
 
     image: FileTypes | Sequence[FileTypes]
@@ -97,7 +99,7 @@ class EditRequest(_CallOptions):
 
 
 @attrs.frozen(kw_only=True)
-class VariationRequest(_CallOptions):
+class VariationRequest(RequestOptions):
     """One ``create_variation`` call (see :meth:`AsyncImages.create_variation`)."""
 
     image: FileTypes
@@ -114,7 +116,10 @@ class VariationRequest(_CallOptions):
 ImageRequest: TypeAlias = "GenerateRequest | EditRequest | VariationRequest"
 """Any request value :meth:`AsyncImages.run_many` accepts."""
 
+RequestT = TypeVar("RequestT", bound=ImageRequest)
+"""The request type of one fan-out: ``run_many`` gives each request back in its outcome."""
 
-def request_arguments(request: _CallOptions) -> dict[str, Any]:
+
+def request_arguments(request: RequestOptions) -> dict[str, Any]:
     """Every given field of a request value, as keyword arguments of its client method."""
     return given_parameters(**attrs.asdict(request, recurse=False))

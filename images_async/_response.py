@@ -289,7 +289,7 @@ async def _regrouped(chunks: AsyncGenerator[bytes, None], size: int) -> AsyncGen
 class StreamedResponse(ResponseInfo):
     """A response whose body is read as you iterate; the connection is freed at the end.
 
-    The client makes these (:meth:`_open`): one holds a live connection.
+    The client makes these; one holds a live connection.
     """
 
     _response: ResponseBody

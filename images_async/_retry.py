@@ -3,10 +3,12 @@
 :func:`delay_before_retry` is a pure function of an attempt's outcome, so the schedule can be
 tested without a server; :func:`with_retries` runs one attempt after another (sending one is
 the transport's business) and reports rate limits to an injected :class:`Pacer`.
+:class:`RetryPolicy` is public: users tune retries with ``AsyncImages(retry_policy=...)``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
@@ -19,13 +21,23 @@ from ._pacing import Pacer
 
 _T = TypeVar("_T")
 
-#: Statuses worth another attempt: timeouts, lock conflicts, rate limits, server trouble.
-RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+#: Statuses worth another attempt below 500: timeouts, lock conflicts, rate limits.
+#: Every status from 500 up (server trouble) is retried too.
+RETRYABLE_STATUSES_BELOW_500 = frozenset({408, 409, 429})
 
 
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
-    """How many times to retry and how long to wait in between."""
+    """How many times a client retries a failed attempt, and how long it waits in between.
+
+    Pass one as ``AsyncImages(retry_policy=...)`` (or to ``with_options``). Attempts that
+    failed with 408, 409, 429 or a 5xx status, a connection error or a timeout are retried;
+    before retry ``n`` (from 0) the client waits ``min(initial_delay * 2**n, max_delay)``
+    less up to 25 % random jitter, or the wait the server asks for (``Retry-After``,
+    ``retry-after-ms``) when there is one. For example, ``RetryPolicy(max_retries=5,
+    initial_delay=0.1, max_delay=2.0)``. The client checks the values when it gets the
+    policy and raises ``ConfigurationError`` naming a bad one.
+    """
 
     max_retries: int = 2
     """Retries after the first attempt (0 disables retrying)."""
@@ -33,8 +45,9 @@ class RetryPolicy:
     """Backoff before the first retry, in seconds; doubles on each further retry."""
     max_delay: float = 8.0
     """Upper bound of the computed backoff, in seconds."""
-    max_server_wait: float = 60.0
-    """The longest ``Retry-After`` the client will wait for, in seconds."""
+    max_retry_wait: float = 60.0
+    """The longest wait a server may ask for, in seconds; a call asked to wait longer fails
+    at once, with the wait the server asked for as the error's ``retry_after``."""
 
     def backoff(self, retries_taken: int, jitter: Callable[[], float] = random.random) -> float:
         """Exponential backoff with up to 25 % jitter taken off, never above ``max_delay``."""
@@ -50,7 +63,9 @@ def should_retry_status(status: int, headers: Mapping[str, str], error_code: str
     if status == 429 and error_code == "insufficient_quota":
         return False  # the account is out of credit: waiting does not help, whatever it says
     verdict = server_retry_verdict(headers)
-    return status in RETRYABLE_STATUSES if verdict is None else verdict
+    if verdict is not None:
+        return verdict
+    return status in RETRYABLE_STATUSES_BELOW_500 or status >= 500
 
 
 def delay_before_retry(
@@ -64,7 +79,7 @@ def delay_before_retry(
     """Seconds to wait before the next attempt, or None to give up now.
 
     ``status`` is None for failures without a response (connection errors, timeouts).
-    A server that asks for a longer wait than ``policy.max_server_wait`` is not retried:
+    A server that asks for a longer wait than ``policy.max_retry_wait`` is not retried:
     the caller learns at once, with the wait the server asked for on the error.
     """
     if retries_taken >= policy.max_retries:
@@ -77,14 +92,13 @@ def delay_before_retry(
     requested = server_requested_wait(headers)
     if requested is None:
         return policy.backoff(retries_taken)
-    return requested if requested <= policy.max_server_wait else None
+    return requested if requested <= policy.max_retry_wait else None
 
 
 async def with_retries(
     attempt: Callable[[], Awaitable[_T]],
     policy: RetryPolicy,
     *,
-    sleep: Callable[[float], Awaitable[object]],
     pacer: Pacer | None = None,
 ) -> tuple[_T, int]:
     """The first successful result of ``attempt()``, and how many retries it took.
@@ -120,17 +134,17 @@ async def with_retries(
             wait = delay_before_retry(policy, retries_taken)
             if wait is None:
                 raise
-        await sleep(wait)
+        await asyncio.sleep(wait)
         retries_taken += 1
 
 
 def _report_rate_limit(pacer: Pacer, error: APIStatusError, policy: RetryPolicy) -> None:
     """Share a 429's wait with the other calls of a fan-out, capped as this call's wait is.
 
-    A longer wait than ``policy.max_server_wait`` makes this call fail at once; it must not
+    A longer wait than ``policy.max_retry_wait`` makes this call fail at once; it must not
     hold every other call back for that long either. An exhausted quota is no rate limit.
     """
     if error.status_code != 429 or error.code == "insufficient_quota":
         return
     wait = error.retry_after
-    pacer.record_rate_limit(None if wait is None else min(wait, policy.max_server_wait))
+    pacer.record_rate_limit(None if wait is None else min(wait, policy.max_retry_wait))

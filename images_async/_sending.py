@@ -78,7 +78,7 @@ class CallSender:
             )
 
         (response, content), retries_taken = await with_retries(
-            attempt, options.retry_policy, sleep=self.transport.sleep, pacer=pacer
+            attempt, options.retry_policy, pacer=pacer
         )
         info = ResponseInfo(
             status_code=response.status,

@@ -7,7 +7,7 @@ sends ONE attempt (:meth:`Transport.send_once`); retrying is :mod:`._retry`'s bu
 Everything aiohttp raises is turned into the package's own exceptions in one place
 (:func:`_aiohttp_errors_mapped`). Responses leave as :class:`ResponseStream`: status,
 headers and a decoded, size-capped body (see :mod:`._decoding`); nothing of aiohttp shows
-through.
+through. :class:`PoolStats` is the public snapshot of the connection pool's counts.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import io
 import json
 import platform
 import zlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
 from typing import TypeVar
 
@@ -250,6 +250,16 @@ class ResponseStream:
         self._response.close()
 
 
+@attrs.frozen(kw_only=True)
+class PoolStats:
+    """A snapshot of a client's connection pool (``AsyncImages.pool_stats``)."""
+
+    acquired: int
+    """Connections lent out: carrying a request, or a response not yet read or released."""
+    idle: int
+    """Open connections waiting in the pool to be reused."""
+
+
 def _decode_error_body(body: bytes) -> object:
     try:
         return json.loads(body)
@@ -294,9 +304,6 @@ class Transport:
         self._owns_session = http_session is None
         self._session_loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        #: How retries of this client's calls wait: shared by every client derived from it,
-        #: and replaceable so tests can run the schedule on a fake clock.
-        self.sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
 
     @property
     def closed(self) -> bool:
@@ -306,6 +313,18 @@ class Transport:
     def owns_session(self) -> bool:
         """False when the caller supplied the aiohttp session (and closes it)."""
         return self._owns_session
+
+    def pool_stats(self) -> PoolStats:
+        """The counts of the session's connector; zeros when there is no open session."""
+        session = self._session
+        connector = None if session is None or session.closed else session.connector
+        if connector is None or connector.closed:
+            return PoolStats(acquired=0, idle=0)
+        # aiohttp keeps these counts to itself; this module is the one that knows its
+        # internals. list() copies the values in one step: a sync facade reads this from
+        # another thread than the loop's.
+        idle = sum(len(connections) for connections in list(connector._conns.values()))
+        return PoolStats(acquired=len(connector._acquired), idle=idle)
 
     def close_idle(self) -> None:
         """Mark closed a transport that never opened a session (no event loop needed)."""

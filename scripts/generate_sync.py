@@ -1,4 +1,4 @@
-"""Generate the sync facade ``images_async/_sync_client.py`` from ``AsyncImages``.
+"""Generate the sync facade ``images_async/_sync_client.py`` and the views from ``AsyncImages``.
 
 ``AsyncImages`` is the one hand-written implementation. ``scripts/sync_codegen.py`` reads its
 source with :mod:`ast` (never importing it) and builds ``class Images(ImagesBase)`` as a
@@ -7,6 +7,10 @@ its text to the pinned ``ruff`` (import sorting, then ``ruff format``), run with
 interpreter, and adds the do-not-edit header. It supports exactly the member shapes listed in
 ``sync_codegen._member`` and fails loudly, naming the member and its line, on anything else.
 Every rule table below must be used, or generation fails.
+
+The same run writes the raw and streaming views, async (``images_async/_views.py``) and sync
+(``images_async/_sync_views.py``): one method per endpoint in ``VIEW_CALLEES``, declared
+with the endpoint's own parameters and docstring, so type checkers see every parameter.
 
 Usage::
 
@@ -32,7 +36,9 @@ from pathlib import Path
 # The syntax-tree half, next to this script (on sys.path when run, and for the tests).
 from sync_codegen import GenerationError as GenerationError
 from sync_codegen import Spec as Spec
-from sync_codegen import build_module
+from sync_codegen import ViewClass as ViewClass
+from sync_codegen import ViewsSpec as ViewsSpec
+from sync_codegen import build_module, build_views_module
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The formatter is part of the output: another ruff may lay the file out differently.
@@ -64,10 +70,10 @@ DORMANT_RENAMES: dict[str, str] = {
 
 #: Where the generated module imports each renamed name from.
 RENAMED_FROM: dict[str, str] = {
-    "ImagesWithRawResponse": "images_async._sync_responses",
-    "ImagesWithStreamingResponse": "images_async._sync_responses",
-    "SyncImageEventStream": "images_async._sync_responses",
-    "SyncStreamedResponse": "images_async._sync_responses",
+    "ImagesWithRawResponse": "images_async._sync_views",
+    "ImagesWithStreamingResponse": "images_async._sync_views",
+    "SyncImageEventStream": "images_async._sync_streams",
+    "SyncStreamedResponse": "images_async._sync_streams",
     "Iterator": "collections.abc",
 }
 
@@ -116,6 +122,106 @@ IMAGES_SPEC = Spec(
 )
 
 
+#: The endpoints the views offer, each to the preparer (from ``images_async._prepare``) the
+#: async views send through; the AsyncImages method must call it once with all its parameters.
+#: A view method takes the implementation's parameters (``stream: bool | None`` included)
+#: and returns its mode's type whatever ``stream`` is, so the ``@overload`` stubs are skipped.
+VIEW_CALLEES: dict[str, str] = {
+    "generate": "prepare_generate",
+    "edit": "prepare_edit",
+    "create_variation": "prepare_variation",
+}
+
+_RAW_DOC = """\
+``images.with_raw_response``: each method gives a :class:`RawResponse`.
+
+``raw = await images.with_raw_response.generate(...)`` or
+``async with images.with_raw_response.generate(...) as raw: ...``; then
+``raw.status_code``, ``raw.headers``, ``raw.request_id`` and ``raw.parse()``."""
+
+_STREAMING_DOC = """\
+``images.with_streaming_response``: each method gives an unread :class:`StreamedResponse`.
+
+``async with images.with_streaming_response.generate(...) as response:`` then iterate
+``response.iter_bytes()`` (or lines, text, events); the connection is released on exit."""
+
+_SYNC_RAW_DOC = """\
+``images.with_raw_response``: each method returns a :class:`RawResponse`.
+
+``raw = images.with_raw_response.generate(...)``; then ``raw.status_code``,
+``raw.headers``, ``raw.request_id`` and ``raw.parse()``."""
+
+_SYNC_STREAMING_DOC = """\
+``images.with_streaming_response``: each method returns a :class:`SyncStreamedResponse`.
+
+Use it in a ``with`` block, or iterate ``iter_bytes()`` directly: the request is sent
+on first use and the connection released when iteration ends."""
+
+ASYNC_VIEWS_SPEC = ViewsSpec(
+    source_path="images_async/_async_images.py",
+    target_path="images_async/_views.py",
+    source_module="images_async._async_images",
+    target_module="images_async._views",
+    source_class="AsyncImages",
+    summary="``with_raw_response`` and ``with_streaming_response``: the endpoints in other "
+    "modes.\n\nEach method has the signature and docstring of its :class:`AsyncImages` "
+    "namesake and hands\nthe endpoint's preparer to the base class from :mod:`._view_base`, "
+    "which sends the\nrequest in the view's mode; this module holds no logic of its own.",
+    classes=(
+        ViewClass("AsyncImagesWithRawResponse", "AsyncRawView", "RawResponseContext", _RAW_DOC),
+        ViewClass(
+            "AsyncImagesWithStreamingResponse",
+            "AsyncStreamingView",
+            "StreamingResponseContext",
+            _STREAMING_DOC,
+        ),
+    ),
+    callees=VIEW_CALLEES,
+    imported_from={
+        "AsyncRawView": "images_async._view_base",
+        "AsyncStreamingView": "images_async._view_base",
+        "RawResponseContext": "images_async._response",
+        "StreamingResponseContext": "images_async._response",
+    },
+    renames={},
+    regenerate=REGENERATE,
+)
+
+SYNC_VIEWS_SPEC = ViewsSpec(
+    source_path="images_async/_async_images.py",
+    target_path="images_async/_sync_views.py",
+    source_module="images_async._async_images",
+    target_module="images_async._sync_views",
+    source_class="AsyncImages",
+    summary="The sync ``with_raw_response`` and ``with_streaming_response`` views of "
+    ":class:`Images`.\n\nEach method has the signature and docstring of its ``Images`` "
+    "namesake and hands the async\nview's method to the base class from "
+    ":mod:`._sync_streams`, which runs it on the client's\nprivate loop; this module holds "
+    "no logic of its own.",
+    classes=(
+        ViewClass("ImagesWithRawResponse", "SyncRawView", "RawResponse", _SYNC_RAW_DOC),
+        ViewClass(
+            "ImagesWithStreamingResponse",
+            "SyncStreamingView",
+            "SyncStreamedResponse",
+            _SYNC_STREAMING_DOC,
+        ),
+    ),
+    callees={name: f"self._async.{name}" for name in VIEW_CALLEES},
+    imported_from={
+        "SyncRawView": "images_async._sync_streams",
+        "SyncStreamingView": "images_async._sync_streams",
+        "SyncStreamedResponse": "images_async._sync_streams",
+        "RawResponse": "images_async._response",
+    },
+    renames=RENAMES,
+    regenerate=REGENERATE,
+)
+
+#: Everything this script writes, in order.
+SPECS: tuple[Spec | ViewsSpec, ...] = (ASYNC_VIEWS_SPEC, SYNC_VIEWS_SPEC, IMAGES_SPEC)
+
+
 class HandEditedError(GenerationError):
     """The generated file no longer matches its recorded hash: someone edited it."""
 
@@ -123,10 +229,13 @@ class HandEditedError(GenerationError):
 # -- the module ----------------------------------------------------------------------------
 
 
-def generate_source(source_text: str, spec: Spec = IMAGES_SPEC) -> str:
+def generate_source(source_text: str, spec: Spec | ViewsSpec = IMAGES_SPEC) -> str:
     """The complete text of the generated module for ``source_text`` (the source module)."""
-    module = build_module(source_text, spec)
-    draft = _header(spec, "0" * 64) + ast.unparse(module) + "\n"
+    if isinstance(spec, ViewsSpec):
+        module, summary = build_views_module(source_text, spec), spec.summary
+    else:
+        module, summary = build_module(source_text, spec), _summary(spec)
+    draft = _header(spec, summary, "0" * 64) + ast.unparse(module) + "\n"
     text = _ruff(["format"], _ruff(["check", "--select", "I", "--fix"], draft, spec), spec)
     head, _, body = text.partition(f"{HASH_PREFIX}{'0' * 64}\n")
     text = head + HASH_PREFIX + hashlib.sha256(body.encode("utf-8")).hexdigest() + "\n" + body
@@ -136,13 +245,19 @@ def generate_source(source_text: str, spec: Spec = IMAGES_SPEC) -> str:
     return text
 
 
-def _header(spec: Spec, digest: str) -> str:
+def _summary(spec: Spec) -> str:
     return (
-        f'"""{spec.target_class}: the sync facade of :class:`{spec.source_class}`, one '
+        f"{spec.target_class}: the sync facade of :class:`{spec.source_class}`, one "
         "delegation per member.\n\n"
         f"Each method hands the coroutine of its ``{spec.source_class}`` namesake to "
         f":class:`{spec.base_class}`,\nwhich runs it on a private event loop; this module "
-        'holds no logic of its own.\n"""\n\n'
+        "holds no logic of its own."
+    )
+
+
+def _header(spec: Spec | ViewsSpec, summary: str, digest: str) -> str:
+    return (
+        f'"""{summary}\n"""\n\n'
         f"# Generated by {GENERATOR} from {spec.source_path}: do not edit.\n"
         f"# Regenerate with: {spec.regenerate}\n"
         f"{HASH_PREFIX}{digest}\n\n"
@@ -165,7 +280,7 @@ def _ruff_checked() -> list[str]:
     return ruff
 
 
-def _ruff(arguments: list[str], text: str, spec: Spec) -> str:
+def _ruff(arguments: list[str], text: str, spec: Spec | ViewsSpec) -> str:
     """``text`` passed through ``python -m ruff ARGUMENTS`` with this repository's settings."""
     command = [*_ruff_checked(), *arguments, "--config", str(ROOT / "pyproject.toml")]
     completed = subprocess.run(
@@ -195,7 +310,7 @@ def recorded_hash_matches(text: str) -> bool:
 # -- commands ------------------------------------------------------------------------------
 
 
-def generate(root: Path = ROOT, spec: Spec = IMAGES_SPEC) -> str:
+def generate(root: Path = ROOT, spec: Spec | ViewsSpec = IMAGES_SPEC) -> str:
     """The generated module for the source file under ``root``."""
     return generate_source((root / spec.source_path).read_text(encoding="utf-8"), spec)
 
@@ -204,8 +319,13 @@ def _read(path: Path) -> str | None:
     return path.read_bytes().decode("utf-8") if path.exists() else None
 
 
-def check(root: Path = ROOT, spec: Spec = IMAGES_SPEC) -> str:
-    """Empty when the generated file under ``root`` is fresh; else a diff and the fix."""
+def check(root: Path = ROOT, spec: Spec | ViewsSpec | None = None) -> str:
+    """Empty when the generated file under ``root`` is fresh; else a diff and the fix.
+
+    Without ``spec``, every file in :data:`SPECS` is checked.
+    """
+    if spec is None:
+        return "".join(check(root, each) for each in SPECS)
     expected = generate(root, spec)
     current = _read(root / spec.target_path)
     if current == expected:
@@ -222,7 +342,7 @@ def check(root: Path = ROOT, spec: Spec = IMAGES_SPEC) -> str:
     return f"{shown}\n{spec.target_path} is stale. Regenerate it with: {spec.regenerate}\n"
 
 
-def write(root: Path = ROOT, spec: Spec = IMAGES_SPEC, *, force: bool = False) -> bool:
+def write(root: Path = ROOT, spec: Spec | ViewsSpec = IMAGES_SPEC, *, force: bool = False) -> bool:
     """Write the generated file; False when it was already up to date.
 
     Refuses (HandEditedError) to overwrite a file whose content no longer matches the hash
@@ -246,7 +366,8 @@ def write(root: Path = ROOT, spec: Spec = IMAGES_SPEC, *, force: bool = False) -
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: regenerate, or ``--check`` freshness; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog=GENERATOR, description=f"Generate {IMAGES_SPEC.target_path} from AsyncImages."
+        prog=GENERATOR,
+        description=f"Generate {', '.join(spec.target_path for spec in SPECS)} from AsyncImages.",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 with a diff when stale")
     parser.add_argument("--force", action="store_true", help="overwrite even a hand-edited file")
@@ -257,12 +378,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             report = check(args.root)
             sys.stdout.write(report)
             return 1 if report else 0
-        changed = write(args.root, force=args.force)
+        changed = [write(args.root, spec, force=args.force) for spec in SPECS]
     except GenerationError as error:
         print(f"{GENERATOR}: error: {error}", file=sys.stderr)
         return 1
-    state = "wrote" if changed else "up to date:"
-    print(f"{state} {IMAGES_SPEC.target_path}")
+    for spec, wrote in zip(SPECS, changed, strict=True):
+        print(f"{'wrote' if wrote else 'up to date:'} {spec.target_path}")
     return 0
 
 

@@ -23,6 +23,7 @@ from images_async import (
     AsyncImages,
     ImagesResponse,
     RateLimitError,
+    RetryPolicy,
 )
 from images_async.testing import Emulator, EmulatorConfig, FaultPlan
 
@@ -183,13 +184,8 @@ async def test_an_oversized_body_after_a_retry_reports_the_retry(fake_api: FakeI
         api_key=API_KEY,
         base_url=f"{fake_api.base_url}/v1",
         max_response_bytes=1000,
-        max_retries=2,
+        retry_policy=RetryPolicy(max_retries=2, initial_delay=0.001, max_delay=0.001),
     ) as images:
-
-        async def no_wait(_seconds: float) -> None:
-            return None
-
-        images._transport.sleep = no_wait
         with pytest.raises(APIResponseValidationError) as caught:
             await images.generate(prompt=PROMPT)
         assert caught.value.retries_taken == 1

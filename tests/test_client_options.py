@@ -7,13 +7,15 @@ error. Accepted values are shown to work against the loopback API.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from plugins.api_server import API_KEY, FakeImagesAPI
+from plugins.api_server import API_KEY, FakeImagesAPI, Reply
+from plugins.leaks import until
 from yarl import URL
 
 from images_async import (
@@ -24,6 +26,8 @@ from images_async import (
     ImagesResponse,
     InvalidRequestError,
     MissingAPIKeyError,
+    PoolStats,
+    RetryPolicy,
     Timeout,
 )
 
@@ -75,8 +79,22 @@ def client(**options: Any) -> AsyncImages:
 NUMBERS_REJECTED = [
     *(("max_connections", value) for value in (-5, 0, True, 1.5, "10")),
     *(("max_response_bytes", value) for value in (0, -1, True, 2.5, None, "100")),
-    *(("max_retries", value) for value in (-1, True, 1.5, "2", None)),
-    *(("max_retry_wait", value) for value in (-1, -0.5, math.nan, math.inf, True, "5", None)),
+    *(("max_retries", value) for value in (-1, True, 1.5, "2")),
+    *(("max_retry_wait", value) for value in (-1, -0.5, math.nan, math.inf, True, "5")),
+    *(
+        ("retry_policy", value)
+        for value in (
+            2,
+            {"max_retries": 2},
+            RetryPolicy(max_retries=-1),
+            RetryPolicy(max_retries=True),
+            RetryPolicy(max_retries=1.5),  # type: ignore[arg-type]
+            RetryPolicy(initial_delay=-0.5),
+            RetryPolicy(max_delay=math.inf),
+            RetryPolicy(max_retry_wait=math.nan),
+            RetryPolicy(initial_delay="1"),  # type: ignore[arg-type]
+        )
+    ),
     *(
         ("timeout", value)
         for value in (
@@ -102,7 +120,13 @@ def test_bad_numbers_and_flags_are_refused_by_the_constructor(option: str, value
     configuration_error(lambda: client(**{option: value}), option)
 
 
-WITH_OPTIONS_NAMES = ("timeout", "max_retries", "max_retry_wait", "validate_requests")
+WITH_OPTIONS_NAMES = (
+    "timeout",
+    "max_retries",
+    "max_retry_wait",
+    "retry_policy",
+    "validate_requests",
+)
 WITH_OPTIONS_REJECTED = [
     (option, value)
     for option, value in NUMBERS_REJECTED
@@ -123,8 +147,13 @@ ACCEPTED_OPTIONS: list[dict[str, Any]] = [
     {"max_connections": None},  # no limit on the pool
     {"max_response_bytes": 1_000_000},
     {"max_retries": 0},
+    {"max_retries": None},  # the retry policy's: 2 by default
     {"max_retry_wait": 0},
     {"max_retry_wait": 2.5},
+    {"max_retry_wait": None},
+    {"retry_policy": RetryPolicy()},
+    {"retry_policy": RetryPolicy(max_retries=0, initial_delay=0, max_delay=0, max_retry_wait=0)},
+    {"retry_policy": RetryPolicy(max_retries=5, initial_delay=0.1), "max_retries": 1},
     {"timeout": None},
     {"timeout": 5},
     {"timeout": Timeout(total=None, connect=1, read=2)},
@@ -334,6 +363,26 @@ async def test_good_credentials_and_headers_reach_the_server(fake_api: FakeImage
     assert headers["X-Trace"] == "a\tb"
 
 
+# --- the connection pool --------------------------------------------------------------------
+
+
+async def test_pool_stats_count_connections_lent_out_and_idle(fake_api: FakeImagesAPI) -> None:
+    async with client(base_url=f"{fake_api.base_url}/v1") as images:
+        derived = images.with_options(max_retries=0)
+        assert images.pool_stats == PoolStats(acquired=0, idle=0)  # nothing sent yet
+        await images.generate(prompt="p")
+        assert images.pool_stats == PoolStats(acquired=0, idle=1)
+
+        fake_api.reply(Reply(delay=0.2))
+        call = asyncio.ensure_future(images.generate(prompt="p"))
+        await until(lambda: images.pool_stats.acquired == 1, "the call to take a connection")
+        assert images.pool_stats == PoolStats(acquired=1, idle=0)
+        assert derived.pool_stats == images.pool_stats  # derived clients share the pool
+        await call
+        assert images.pool_stats == PoolStats(acquired=0, idle=1)
+    assert images.pool_stats == PoolStats(acquired=0, idle=0)
+
+
 # --- the sync facade -----------------------------------------------------------------------
 
 
@@ -344,3 +393,11 @@ async def test_good_credentials_and_headers_reach_the_server(fake_api: FakeImage
 def test_the_sync_client_checks_its_options_alike(option: str, value: object) -> None:
     options: dict[str, Any] = {"api_key": API_KEY, option: value}
     configuration_error(lambda: Images(**options), option)
+
+
+def test_the_sync_client_counts_its_pool_alike(sync_images: Images) -> None:
+    assert sync_images.pool_stats.acquired == 0
+    sync_images.generate(prompt="p")
+    assert (sync_images.pool_stats.acquired, sync_images.pool_stats.idle) == (0, 1)
+    sync_images.close()
+    assert (sync_images.pool_stats.acquired, sync_images.pool_stats.idle) == (0, 0)

@@ -1,7 +1,7 @@
 """Injected faults: the plan grammar, what the client observes for each kind, and retries.
 
 Every fault is sent through the real client with ``max_retries=0`` and must surface as the
-matching exception; retry tests patch the backoff to zero so they take no time.
+matching exception; clients retry with no backoff, so retry tests take no time.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from images_async import (
     ImageEventStream,
     InternalServerError,
     RateLimitError,
+    RetryPolicy,
 )
-from images_async._retry import RetryPolicy
 from images_async.testing import Emulator, EmulatorConfig, Fault, FaultPlan, parse_fault
 
 API_KEY = "sk-test-faults-0123456789"
 PROMPT = "a storm over the sea"
+#: Retries at once (server-requested waits come from the plan's retry_after).
+NO_BACKOFF = RetryPolicy(initial_delay=0, max_delay=0)
 
 
 @contextlib.asynccontextmanager
@@ -37,17 +39,12 @@ async def serve(
     """An emulator with a fault plan, and a client of it (no retries unless asked)."""
     faults = FaultPlan.parse(plan) if isinstance(plan, str) else plan
     options.setdefault("max_retries", 0)
+    options.setdefault("retry_policy", NO_BACKOFF)
     async with (
         Emulator(EmulatorConfig(faults=faults)) as emulator,
         AsyncImages(api_key=API_KEY, base_url=emulator.base_url, **options) as client,
     ):
         yield emulator, client
-
-
-@pytest.fixture
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries happen at once (server-requested waits come from the plan's retry_after)."""
-    monkeypatch.setattr(RetryPolicy, "backoff", lambda self, retries_taken, jitter=None: 0.0)
 
 
 async def generate_small(client: AsyncImages, *, max_retries: int | None = None) -> None:
@@ -231,7 +228,6 @@ async def test_image_downloads_are_never_faulted() -> None:
 # --- retries ------------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("no_backoff")
 async def test_a_fault_sequence_then_success_with_retries() -> None:
     spec = "429,500,502,503,disconnect,slow_headers:30;retry_after=0"
     async with serve(spec, max_retries=6, timeout=0.5) as (emulator, client):
@@ -252,7 +248,6 @@ async def test_a_fault_sequence_then_success_with_retries() -> None:
     assert [call.status for call in emulator.requests][:4] == [429, 500, 502, 503]
 
 
-@pytest.mark.usefixtures("no_backoff")
 async def test_insufficient_quota_is_not_retried() -> None:
     async with serve("insufficient_quota,insufficient_quota") as (emulator, client):
         with pytest.raises(RateLimitError) as caught:
@@ -261,7 +256,6 @@ async def test_insufficient_quota_is_not_retried() -> None:
     assert len(emulator.requests) == 1
 
 
-@pytest.mark.usefixtures("no_backoff")
 async def test_retries_give_up_after_max_retries() -> None:
     async with serve("503,503,503,503", max_retries=2) as (emulator, client):
         with pytest.raises(APIStatusError) as caught:
@@ -270,7 +264,6 @@ async def test_retries_give_up_after_max_retries() -> None:
     assert len(emulator.requests) == 3
 
 
-@pytest.mark.usefixtures("no_backoff")
 async def test_rate_based_faults_are_reproducible_through_the_server() -> None:
     async def observed(seed: int) -> list[str | None]:
         plan = FaultPlan.parse(f"rate=0.5:500,503,429;seed={seed};retry_after=0")

@@ -1,12 +1,14 @@
-"""The endpoint table holds to the OpenAPI spec, and every method and request value to it.
+"""The endpoint table holds to the OpenAPI spec; methods, request values and commands to it.
 
 The table is the one place the package lists each call's parameters; the spec (vendored in
 ``tests/openapi/``) is where those facts come from. So the table is checked against the
-spec, and the hand-written signatures and request values against the table.
+spec, and the hand-written signatures, the request values (by the batch's endpoint map) and
+the command line's options against the table.
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import inspect
 from typing import Any
@@ -16,16 +18,15 @@ import pytest
 import yaml
 from openapi_schema import SPEC_PATH
 
-from images_async import AsyncImages, EditRequest, GenerateRequest, VariationRequest
+from images_async import AsyncImages
 from images_async._endpoints import ENDPOINTS, Endpoint, endpoint_named
+from images_async.cli.batch import REQUEST_TYPES
+from images_async.cli.parser import build_parser
 
 #: Arguments of every call that shape the HTTP request rather than carry API parameters.
 CALL_OPTIONS = {"extra_headers", "extra_query", "extra_body", "timeout", "max_retries"}
-REQUEST_VALUES: dict[str, type[Any]] = {
-    "generate": GenerateRequest,
-    "edit": EditRequest,
-    "variation": VariationRequest,
-}
+#: The command that makes each call.
+COMMANDS = {"generate": "generate", "edit": "edit", "variation": "variations"}
 CONTENT_TYPES = {"json": "application/json", "multipart": "multipart/form-data"}
 
 endpoints = pytest.mark.parametrize("endpoint", list(ENDPOINTS.values()), ids=list(ENDPOINTS))
@@ -115,10 +116,19 @@ def test_each_method_takes_exactly_the_tables_parameters(endpoint: Endpoint) -> 
 
 @endpoints
 def test_each_request_value_has_exactly_the_tables_parameters(endpoint: Endpoint) -> None:
-    request_type = REQUEST_VALUES[endpoint.name]
+    request_type = REQUEST_TYPES[endpoint.name]
     fields = {field.name for field in attrs.fields(request_type)} - CALL_OPTIONS
     # A fan-out never streams: a request value is one response, not an event stream.
     assert fields == set(endpoint.parameter_names) - {"stream", "partial_images"}
+
+
+@endpoints
+def test_each_command_takes_every_parameter_of_its_call(endpoint: Endpoint) -> None:
+    (commands,) = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    destinations = {action.dest for action in commands.choices[COMMANDS[endpoint.name]]._actions}
+    # The images are positional arguments, so a command takes them under the plural.
+    expected = {"images" if name == "image" else name for name in endpoint.parameter_names}
+    assert expected <= destinations
 
 
 def test_endpoints_are_found_by_name_and_by_alias() -> None:

@@ -26,10 +26,10 @@ from images_async import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RetryPolicy,
     Timeout,
     UnprocessableEntityError,
 )
-from images_async._retry import RetryPolicy
 
 ERROR_BODY = {
     "error": {
@@ -46,10 +46,14 @@ def error_reply(status: int, *, code: str = "invalid_size", **headers: str) -> R
     return Reply(status=status, json=body, headers=headers)
 
 
+#: Retry at once (no retries unless a call asks): the schedule is tested without a server.
+NO_BACKOFF = RetryPolicy(max_retries=0, initial_delay=0.0, max_delay=0.0)
+
+
 @pytest.fixture
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retry at once: the schedule itself is tested without a server."""
-    monkeypatch.setattr(RetryPolicy, "backoff", lambda self, retries_taken, jitter=None: 0.0)
+def quick(images: AsyncImages) -> AsyncImages:
+    """``images`` retrying at once when a call asks for retries."""
+    return images.with_options(retry_policy=NO_BACKOFF)
 
 
 @pytest.fixture
@@ -250,9 +254,12 @@ async def test_connection_refused(closed_port: int) -> None:
     assert isinstance(error.__cause__, aiohttp.ClientError)  # kept for debugging
 
 
-async def test_connection_refused_is_retried(closed_port: int, no_backoff: None) -> None:
+async def test_connection_refused_is_retried(closed_port: int) -> None:
     async with AsyncImages(
-        api_key=API_KEY, base_url=f"http://127.0.0.1:{closed_port}/v1", max_retries=2
+        api_key=API_KEY,
+        base_url=f"http://127.0.0.1:{closed_port}/v1",
+        retry_policy=NO_BACKOFF,
+        max_retries=2,
     ) as images:
         with pytest.raises(APIConnectionError) as caught:
             await images.generate(prompt="p")
@@ -364,12 +371,10 @@ async def test_connect_timeout_messages(fake_api: FakeImagesAPI) -> None:
 # --- retries -------------------------------------------------------------------------------
 
 
-async def test_retries_until_success(
-    images: AsyncImages, fake_api: FakeImagesAPI, no_backoff: None
-) -> None:
+async def test_retries_until_success(quick: AsyncImages, fake_api: FakeImagesAPI) -> None:
     fake_api.reply(error_reply(500), error_reply(500), Reply())
 
-    raw = await images.with_options(max_retries=2).with_raw_response.generate(prompt="p")
+    raw = await quick.with_options(max_retries=2).with_raw_response.generate(prompt="p")
 
     assert raw.status_code == 200
     assert raw.retries_taken == 2
@@ -400,58 +405,56 @@ async def test_each_call_gets_its_own_idempotency_key(
     assert first != second
 
 
-async def test_bad_request_is_not_retried(
-    images: AsyncImages, fake_api: FakeImagesAPI, no_backoff: None
-) -> None:
+async def test_bad_request_is_not_retried(quick: AsyncImages, fake_api: FakeImagesAPI) -> None:
     fake_api.reply(error_reply(400), Reply())
 
     with pytest.raises(BadRequestError) as caught:
-        await images.generate(prompt="p", max_retries=2)
+        await quick.generate(prompt="p", max_retries=2)
 
     assert caught.value.retries_taken == 0
     assert len(fake_api.requests) == 1
 
 
 async def test_should_retry_false_stops_retrying(
-    images: AsyncImages, fake_api: FakeImagesAPI, no_backoff: None
+    quick: AsyncImages, fake_api: FakeImagesAPI
 ) -> None:
     fake_api.reply(Reply(status=503, json=ERROR_BODY, headers={"x-should-retry": "false"}))
 
     with pytest.raises(InternalServerError):
-        await images.generate(prompt="p", max_retries=2)
+        await quick.generate(prompt="p", max_retries=2)
 
     assert len(fake_api.requests) == 1
 
 
 async def test_should_retry_true_retries_a_bad_request(
-    images: AsyncImages, fake_api: FakeImagesAPI, no_backoff: None
+    quick: AsyncImages, fake_api: FakeImagesAPI
 ) -> None:
     fake_api.reply(Reply(status=400, json=ERROR_BODY, headers={"x-should-retry": "true"}), Reply())
 
-    raw = await images.with_raw_response.generate(prompt="p", max_retries=1)
+    raw = await quick.with_raw_response.generate(prompt="p", max_retries=1)
 
     assert raw.retries_taken == 1
 
 
 async def test_insufficient_quota_is_not_retried(
-    images: AsyncImages, fake_api: FakeImagesAPI, no_backoff: None
+    quick: AsyncImages, fake_api: FakeImagesAPI
 ) -> None:
     fake_api.reply(error_reply(429, code="insufficient_quota"), Reply())
 
     with pytest.raises(RateLimitError) as caught:
-        await images.generate(prompt="p", max_retries=2)
+        await quick.generate(prompt="p", max_retries=2)
 
     assert caught.value.code == "insufficient_quota"
     assert len(fake_api.requests) == 1
 
 
 async def test_retries_taken_on_the_raised_error(
-    images: AsyncImages, fake_api: FakeImagesAPI, no_backoff: None
+    quick: AsyncImages, fake_api: FakeImagesAPI
 ) -> None:
     fake_api.reply(error_reply(500), error_reply(502), error_reply(503), Reply())
 
     with pytest.raises(InternalServerError) as caught:
-        await images.with_options(max_retries=2).generate(prompt="p")
+        await quick.with_options(max_retries=2).generate(prompt="p")
 
     assert caught.value.retries_taken == 2
     assert caught.value.status_code == 503
@@ -495,7 +498,6 @@ async def test_api_key_never_shows(
     ]
     assert API_KEY not in repr(images)
     assert API_KEY not in repr(images.with_raw_response)
-    assert API_KEY not in repr(images._transport)
     for error in errors:
         for text in (str(error), repr(error), repr(error.args), str(error.__cause__)):
             assert API_KEY not in text

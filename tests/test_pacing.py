@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from images_async._pacing import DEFAULT_COOLDOWN_SECONDS, Pacer, PacerState
+from images_async import PacerState
+from images_async._pacing import Pacer
 
 #: Rounds of the event loop that let woken tasks run to their next wait.
 SETTLE_ROUNDS = 20
@@ -151,12 +152,12 @@ async def test_a_shorter_429_never_shortens_the_cooldown(virtual: VirtualTime) -
     assert pacer.state().cooling_down_for == 10.0
 
 
-async def test_a_429_without_a_wait_cools_down_for_the_default(virtual: VirtualTime) -> None:
+async def test_a_429_without_a_wait_cools_down_for_a_second(virtual: VirtualTime) -> None:
     pacer = virtual.pacer(concurrency=4)
     pacer.record_rate_limit(None)
-    assert pacer.state().cooling_down_for == DEFAULT_COOLDOWN_SECONDS
+    assert pacer.state().cooling_down_for == 1.0
     assert await finished_within(pacer.wait_for_cooldown(), virtual) is False
-    await virtual.advance(DEFAULT_COOLDOWN_SECONDS)
+    await virtual.advance(1.0)
     assert await finished_within(pacer.wait_for_cooldown(), virtual) is True
 
 

@@ -191,30 +191,30 @@ def clients() -> Iterator[tuple[AsyncImages, Images]]:
     asyncio.run(async_images.aclose())
 
 
-@pytest.mark.parametrize("method", VIEW_METHODS)
-def test_raw_response_view_twins(clients: tuple[AsyncImages, Images], method: str) -> None:
-    async_images, images = clients
-    async_view = async_images.with_raw_response
-    sync_view = images.with_raw_response
-    assert isinstance(async_view, AsyncImagesWithRawResponse)
-    assert isinstance(sync_view, ImagesWithRawResponse)
-    async_method, sync_method = getattr(async_view, method), getattr(sync_view, method)
-    assert_twins(async_method, sync_method)
-    assert normalized_doc(sync_method) == renamed(normalized_doc(async_method))
+#: Each view class, its client class, and what each of its methods returns.
+VIEWS: list[tuple[type, type, str]] = [
+    (AsyncImagesWithRawResponse, AsyncImages, "RawResponseContext"),
+    (AsyncImagesWithStreamingResponse, AsyncImages, "StreamingResponseContext"),
+    (ImagesWithRawResponse, Images, "RawResponse"),
+    (ImagesWithStreamingResponse, Images, "SyncStreamedResponse"),
+]
 
 
 @pytest.mark.parametrize("method", VIEW_METHODS)
-def test_streaming_response_view_twins(clients: tuple[AsyncImages, Images], method: str) -> None:
-    async_images, images = clients
-    async_view = async_images.with_streaming_response
-    sync_view = images.with_streaming_response
-    assert isinstance(async_view, AsyncImagesWithStreamingResponse)
-    assert isinstance(sync_view, ImagesWithStreamingResponse)
-    async_method, sync_method = getattr(async_view, method), getattr(sync_view, method)
-    assert_twins(async_method, sync_method)
-    assert normalized_doc(sync_method) == renamed(normalized_doc(async_method))
+@pytest.mark.parametrize(("view", "client", "returns"), VIEWS)
+def test_view_methods_copy_the_client_methods(
+    view: type, client: type, returns: str, method: str
+) -> None:
+    """Same parameters (those of the implementation: ``stream`` is ``bool | None``) and
+    docstring as the client's method; the view's own result type."""
+    view_method, client_method = getattr(view, method), getattr(client, method)
+    assert parameters(view_method, rename=False) == parameters(client_method, rename=False)
+    assert str(inspect.signature(view_method).return_annotation) == returns
+    assert inspect.getdoc(view_method) == inspect.getdoc(client_method)
+    assert not hasattr(view_method, "__wrapped__")  # declared, not copied at run time
 
 
+@pytest.mark.parametrize("method", VIEW_METHODS)
 @pytest.mark.parametrize(
     ("async_view", "sync_view"),
     [
@@ -222,14 +222,34 @@ def test_streaming_response_view_twins(clients: tuple[AsyncImages, Images], meth
         (AsyncImagesWithStreamingResponse, ImagesWithStreamingResponse),
     ],
 )
-def test_view_members_match(
-    clients: tuple[AsyncImages, Images], async_view: type, sync_view: type
-) -> None:
+def test_sync_view_methods_are_twins(async_view: type, sync_view: type, method: str) -> None:
+    async_method, sync_method = getattr(async_view, method), getattr(sync_view, method)
+    assert parameters(sync_method, rename=False) == parameters(async_method, rename=True)
+    assert normalized_doc(sync_method) == renamed(normalized_doc(async_method))
+
+
+@pytest.mark.parametrize(("view", "client", "returns"), VIEWS)
+def test_view_members_match(view: type, client: type, returns: str) -> None:
+    assert public_names(view) == sorted(VIEW_METHODS)
+    assert all(inspect.isfunction(vars(view)[name]) for name in VIEW_METHODS)
+
+
+def test_clients_give_their_views(clients: tuple[AsyncImages, Images]) -> None:
     async_images, images = clients
-    async_instance = async_view(async_images)
-    sync_instance = sync_view(images)
-    assert public_names(type(sync_instance)) == public_names(type(async_instance))
-    assert sorted(vars(sync_instance)) == sorted(vars(async_instance)) == sorted(VIEW_METHODS)
+    assert isinstance(async_images.with_raw_response, AsyncImagesWithRawResponse)
+    assert isinstance(async_images.with_streaming_response, AsyncImagesWithStreamingResponse)
+    assert isinstance(images.with_raw_response, ImagesWithRawResponse)
+    assert isinstance(images.with_streaming_response, ImagesWithStreamingResponse)
+    assert images.with_raw_response is images.with_raw_response
+
+
+@pytest.mark.parametrize(("view", "client", "returns"), VIEWS)
+def test_views_are_made_by_their_client_only(view: type, client: type, returns: str) -> None:
+    """The public constructor takes the client as ``object``: no private type to document."""
+    parameter = inspect.signature(view).parameters["images"]
+    assert parameter.annotation == "object"
+    with pytest.raises(TypeError, match=f"{view.__name__} is made by {client.__name__}"):
+        view(object())
 
 
 # --- nothing sync is async ----------------------------------------------------------------
@@ -246,8 +266,8 @@ def test_no_public_member_of_images_is_async(name: str) -> None:
     assert not _is_async(inspect.unwrap(function))
 
 
-def test_no_view_method_is_async(clients: tuple[AsyncImages, Images]) -> None:
-    _, images = clients
-    for view in (images.with_raw_response, images.with_streaming_response):
-        for name, member in vars(view).items():
-            assert not _is_async(member), name
+@pytest.mark.parametrize(("view", "client", "returns"), VIEWS)
+def test_no_view_method_is_async(view: type, client: type, returns: str) -> None:
+    """Not even the async views': a call returns a context, sent when awaited or entered."""
+    for name in VIEW_METHODS:
+        assert not _is_async(getattr(view, name)), name

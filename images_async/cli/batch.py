@@ -39,9 +39,18 @@ from typing import IO, Any, TypeAlias
 
 import attrs
 
-from .. import APIStatusError, AsyncImages, ImageRequest, ImagesError, Outcome
+from .. import (
+    APIStatusError,
+    AsyncImages,
+    EditRequest,
+    GenerateRequest,
+    ImageRequest,
+    ImagesError,
+    Outcome,
+    VariationRequest,
+)
+from .._endpoints import EndpointName, endpoint_named
 from .output import extension_for, replace_files
-from .parameters import BATCH_ENDPOINTS
 from .progress import Progress
 
 RESULTS_FILE = "results.jsonl"
@@ -52,6 +61,12 @@ INPUT_EXAMPLES = (
     '{"endpoint": "edit", "image": "room.png", "mask": "mask.png", "prompt": "add a plant"}',
     '{"endpoint": "variation", "image": "cat.png", "n": 2, "size": "256x256"}',
 )
+
+#: The request value a line builds, by the endpoint it names (by name or by alias: see
+#: :func:`~images_async._endpoints.endpoint_named`).
+REQUEST_TYPES: Mapping[
+    EndpointName, type[GenerateRequest] | type[EditRequest] | type[VariationRequest]
+] = {"generate": GenerateRequest, "edit": EditRequest, "variation": VariationRequest}
 
 #: A line's identity for resuming: its number and the SHA-256 of its normalised text.
 LineKey: TypeAlias = "tuple[int, str]"
@@ -85,9 +100,10 @@ def parse_line(text: str, base: Path) -> ImageRequest:
     if not isinstance(fields, dict):
         raise BadLineError("a line must be a JSON object")
     endpoint = fields.pop("endpoint", "generate")
-    request_type = BATCH_ENDPOINTS.get(endpoint) if isinstance(endpoint, str) else None
-    if request_type is None:
+    named = endpoint_named(endpoint) if isinstance(endpoint, str) else None
+    if named is None:
         raise BadLineError(f"unknown endpoint {endpoint!r} (generate, edit or variation)")
+    request_type = REQUEST_TYPES[named.name]
     for name in ("image", "mask"):
         if name in fields:
             fields[name] = _resolve_paths(fields[name], base)

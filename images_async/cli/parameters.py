@@ -1,9 +1,11 @@
-"""Which Images API parameters each command takes, and how each is spelled as an option.
+"""How each Images API parameter is spelled as a command-line option, and which options
+each command has.
 
-The one place in the command line that knows the API's parameters: the parser adds its
-options from ``IMAGE_OPTIONS`` and the ``*_PARAMETERS`` lists, the commands pass on exactly
-those values, and the batch maps its ``endpoint`` names to requests with
-``BATCH_ENDPOINTS``. (A later step moves this knowledge into a table shared with the core.)
+Which parameters each call takes is the endpoint table's knowledge
+(:mod:`images_async._endpoints`); this module adds only what the command line knows: an
+option's flags, help, value type and choices (``IMAGE_OPTIONS``). The parser adds each
+command's options from its ``*_PARAMETERS`` list, and the command passes on exactly those
+values.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
-from .. import EditRequest, GenerateRequest, VariationRequest
+from .._endpoints import ENDPOINTS, EndpointName
 
 
 @attrs.frozen(kw_only=True)
@@ -37,9 +39,12 @@ class ImageOption:
         return (long_flag,) if self.short_flag is None else (self.short_flag, long_flag)
 
 
+#: Every parameter that is an option, in ``--help`` order. The prompt, the files and
+#: ``--stream`` are laid out by each command instead.
 IMAGE_OPTIONS: Mapping[str, ImageOption] = {
     option.name: option
     for option in (
+        ImageOption(name="input_fidelity", help="high or low (GPT image models)"),
         ImageOption(name="model", help="e.g. gpt-image-1, gpt-image-1.5, dall-e-2"),
         ImageOption(name="n", type=int, short_flag="-n", help="images per request (1-10)"),
         ImageOption(name="size", help="auto or WIDTHxHEIGHT"),
@@ -52,34 +57,17 @@ IMAGE_OPTIONS: Mapping[str, ImageOption] = {
         ImageOption(name="partial_images", type=int, help="0-3 partial images when streaming"),
         ImageOption(name="style", help="vivid or natural (dall-e-3)"),
         ImageOption(name="moderation", help="low or auto (GPT image models)"),
-        ImageOption(name="input_fidelity", help="high or low (GPT image models)"),
     )
 }
 
-#: Parameters every endpoint takes.
-COMMON_PARAMETERS = ("model", "n", "size", "response_format", "user")
-#: Parameters of the GPT image models, taken by ``generate`` and ``edit``.
-GPT_IMAGE_PARAMETERS = (
-    "quality",
-    "background",
-    "output_format",
-    "output_compression",
-    "partial_images",
-)
-#: The options, in ``--help`` order, of each command; the prompt and the files come apart.
-GENERATE_PARAMETERS = (*COMMON_PARAMETERS, *GPT_IMAGE_PARAMETERS, "style", "moderation")
-EDIT_PARAMETERS = ("input_fidelity", *COMMON_PARAMETERS, *GPT_IMAGE_PARAMETERS)
-VARIATION_PARAMETERS = COMMON_PARAMETERS
 
-#: A batch line's ``endpoint`` and the request it builds. The short names are the ones
-#: documented; the URL path's and the SDK method's names are accepted as well.
-BATCH_ENDPOINTS: Mapping[str, type[GenerateRequest] | type[EditRequest] | type[VariationRequest]]
-BATCH_ENDPOINTS = {
-    "generate": GenerateRequest,
-    "generations": GenerateRequest,
-    "edit": EditRequest,
-    "edits": EditRequest,
-    "variation": VariationRequest,
-    "variations": VariationRequest,
-    "create_variation": VariationRequest,
-}
+def options_of(endpoint: EndpointName) -> tuple[str, ...]:
+    """The options, in ``--help`` order, of the command that makes ``endpoint``'s call: the
+    parameters the endpoint table gives it that are spelled as an option."""
+    taken = ENDPOINTS[endpoint].parameter_names
+    return tuple(name for name in IMAGE_OPTIONS if name in taken)
+
+
+GENERATE_PARAMETERS = options_of("generate")
+EDIT_PARAMETERS = options_of("edit")
+VARIATION_PARAMETERS = options_of("variation")

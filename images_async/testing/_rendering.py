@@ -18,10 +18,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
+from .._endpoints import ENDPOINTS, EndpointName
 from .._files import UploadFile
-from .._params import Endpoint, ModelRules, parse_size
+from .._params import ModelRules, parse_size
 from . import drawing
-from ._validation import DEFAULT_MODELS, AcceptedRequest, family_of
+from ._validation import AcceptedRequest, family_of
 
 __all__ = ["RenderPlan", "draw_all", "images_body", "plan_images", "stream_events", "usage"]
 
@@ -36,7 +37,7 @@ _OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
 class RenderPlan:
     """An accepted request, reduced to what drawing and describing its images needs."""
 
-    endpoint: Endpoint
+    endpoint: EndpointName
     family: str
     """The known model whose behaviour the requested one gets (itself, when known)."""
     gpt: bool
@@ -77,7 +78,7 @@ def _output_size(
     return (1024, 1536) if height > width * 1.2 else (1024, 1024)
 
 
-def plan_images(accepted: AcceptedRequest, endpoint: Endpoint) -> RenderPlan:
+def plan_images(accepted: AcceptedRequest, endpoint: EndpointName) -> RenderPlan:
     """What to draw for ``accepted``, with the defaults the API applies filled in."""
     params = accepted.params
 
@@ -89,7 +90,7 @@ def plan_images(accepted: AcceptedRequest, endpoint: Endpoint) -> RenderPlan:
         value = params.get(name)
         return value if isinstance(value, int) and not isinstance(value, bool) else default
 
-    rules = family_of(text("model", DEFAULT_MODELS[endpoint]))
+    rules = family_of(text("model", ENDPOINTS[endpoint].default_model))
     quality = text("quality", "auto")
     width, height = _output_size(params, rules, accepted.images)
     gpt = rules.gpt_options

@@ -1,9 +1,13 @@
 """Validating a request like the Images API: fields, types, values, models and uploads.
 
-This module owns what the emulator accepts (:func:`accept_request`). It builds on the
-client's own rule table (:mod:`images_async._params`) and adds the checks only a server can
-make: unknown fields, JSON and form types, text that is not valid Unicode, and uploads that
-are damaged although their header looks fine (a PNG is decoded in full by
+This module owns what the emulator accepts (:func:`accept_request`). Which fields each
+endpoint takes, their types, which are required and the default model come from the
+endpoint table (:mod:`images_async._endpoints`), which a test holds to the OpenAPI spec.
+What values each model accepts comes from the client's own rule table
+(:mod:`images_async._params`), so on those rules the emulator agrees with the client by
+construction rather than checking it. On top it makes the checks only a server can make:
+unknown fields, JSON and form types, text that is not valid Unicode, and uploads that are
+damaged although their header looks fine (a PNG is decoded in full by
 :func:`~.png_codec.check_png`). Every refusal is an :class:`~._responses.APIError` in the
 API's shape.
 
@@ -18,6 +22,7 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
+from .._endpoints import ENDPOINTS, EndpointName, ParameterKind
 from .._errors import InvalidRequestError
 from .._files import UploadFile, image_labels, load_uploads
 from .._params import (
@@ -29,7 +34,6 @@ from .._params import (
     QUALITIES,
     RESPONSE_FORMATS,
     STYLES,
-    Endpoint,
     ModelRules,
     parse_size,
     validate_edit,
@@ -40,43 +44,22 @@ from ._bodies import UNPARSEABLE_JSON, RequestBody
 from ._responses import APIError, bad_request, from_invalid_request
 from .png_codec import check_png
 
-__all__ = ["DEFAULT_MODELS", "AcceptedRequest", "accept_request", "check_decodable", "family_of"]
+__all__ = ["AcceptedRequest", "accept_request", "check_decodable", "family_of"]
 
-DEFAULT_MODELS: Mapping[Endpoint, str] = {
-    "generate": "dall-e-2",
-    "edit": "gpt-image-1.5",
-    "variation": "dall-e-2",
-}
 #: The family of a name that starts like no known model: the newest GPT image model.
 _FALLBACK_FAMILY = "gpt-image-2"
 #: What may follow a known name in a name of its family (``dall-e-3-hd``, ``gpt-image-1.7``).
 _FAMILY_SEPARATORS = ("-", ".", "_", ":", "@")
 _STRING, _INTEGER, _BOOLEAN = "a string", "an integer", "a boolean"
-_COMMON_FIELDS = {
-    "model": _STRING,
-    "n": _INTEGER,
-    "response_format": _STRING,
-    "size": _STRING,
-    "user": _STRING,
+_TYPE_NAMES: Mapping[ParameterKind, str] = {
+    "string": _STRING,
+    "integer": _INTEGER,
+    "boolean": _BOOLEAN,
 }
-_GPT_FIELDS = {
-    "prompt": _STRING,
-    "quality": _STRING,
-    "background": _STRING,
-    "output_format": _STRING,
-    "output_compression": _INTEGER,
-    "stream": _BOOLEAN,
-    "partial_images": _INTEGER,
-}
-_FIELDS: Mapping[Endpoint, Mapping[str, str]] = {
-    "generate": {**_COMMON_FIELDS, **_GPT_FIELDS, "moderation": _STRING, "style": _STRING},
-    "edit": {**_COMMON_FIELDS, **_GPT_FIELDS, "input_fidelity": _STRING},
-    "variation": _COMMON_FIELDS,
-}
-_REQUIRED: Mapping[Endpoint, tuple[str, ...]] = {
-    "generate": ("prompt",),
-    "edit": ("image", "prompt"),
-    "variation": ("image",),
+#: Each endpoint's JSON or form text fields and the type each must have (files come apart).
+_FIELDS: Mapping[EndpointName, Mapping[str, str]] = {
+    name: {p.name: _TYPE_NAMES[p.kind] for p in endpoint.parameters if p.kind in _TYPE_NAMES}
+    for name, endpoint in ENDPOINTS.items()
 }
 _VOCABULARIES = {
     "quality": QUALITIES,
@@ -124,7 +107,7 @@ def family_of(model: str) -> ModelRules:
 
 
 async def accept_request(
-    endpoint: Endpoint, body: RequestBody, *, validate: bool
+    endpoint: EndpointName, body: RequestBody, *, validate: bool
 ) -> AcceptedRequest:
     """The request's values and uploads; raises `APIError` for what the API refuses.
 
@@ -133,7 +116,7 @@ async def accept_request(
     """
     if body.failure is not None:
         raise body.failure
-    if endpoint == "generate":
+    if ENDPOINTS[endpoint].body == "json":
         params = _json_params(body)
         images: list[UploadFile] = []
         mask = None
@@ -244,7 +227,7 @@ def _json_type_name(value: object) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
-def _check_fields(params: Mapping[str, object], endpoint: Endpoint) -> None:
+def _check_fields(params: Mapping[str, object], endpoint: EndpointName) -> None:
     fields = _FIELDS[endpoint]
     for name, value in params.items():
         expected = fields.get(name)
@@ -270,19 +253,19 @@ def _check_values(params: Mapping[str, object]) -> None:
 
 def _validated(
     params: Mapping[str, object],
-    endpoint: Endpoint,
+    endpoint: EndpointName,
     images: Sequence[UploadFile],
     mask: UploadFile | None,
 ) -> dict[str, object]:
     """``params`` with the default model filled in, after every check of the rule table."""
     _check_fields(params, endpoint)
-    for name in _REQUIRED[endpoint]:
+    for name in ENDPOINTS[endpoint].required:
         present = images if name == "image" else name in params
         if not present:
             raise bad_request(
                 f"Missing required parameter: '{name}'.", name, "missing_required_parameter"
             )
-    params = {"model": DEFAULT_MODELS[endpoint], **params}
+    params = {"model": ENDPOINTS[endpoint].default_model, **params}
     _check_values(params)
     model = params["model"]
     checked, note = params, ""
@@ -305,7 +288,7 @@ def _validated(
 # --- forms and uploads --------------------------------------------------------------------
 
 
-def _form_params(body: RequestBody, endpoint: Endpoint) -> dict[str, object]:
+def _form_params(body: RequestBody, endpoint: EndpointName) -> dict[str, object]:
     if body.kind != "multipart":
         raise bad_request("Invalid Content-Type header: this endpoint takes multipart/form-data.")
     fields = _FIELDS[endpoint]
@@ -318,7 +301,8 @@ def _form_params(body: RequestBody, endpoint: Endpoint) -> dict[str, object]:
         if part.field in fields:
             raise _invalid_type(part.field, fields[part.field], "a file")
         is_image = _IMAGE_FIELD.fullmatch(part.field) is not None
-        if not is_image and not (part.field == "mask" and endpoint == "edit"):
+        # Text fields were refused above: a parameter here is one of the endpoint's files.
+        if not is_image and ENDPOINTS[endpoint].parameter(part.field) is None:
             raise bad_request(
                 f"Unknown parameter: '{part.field}'.", part.field, "unknown_parameter"
             )
@@ -326,7 +310,7 @@ def _form_params(body: RequestBody, endpoint: Endpoint) -> dict[str, object]:
 
 
 async def _uploads(
-    body: RequestBody, endpoint: Endpoint
+    body: RequestBody, endpoint: EndpointName
 ) -> tuple[list[UploadFile], UploadFile | None]:
     images = [part for part in body.files if _IMAGE_FIELD.fullmatch(part.field)]
     masks = [part for part in body.files if part.field == "mask"]

@@ -46,7 +46,7 @@ from types import TracebackType
 import attrs
 from aiohttp import web
 
-from .._params import Endpoint
+from .._endpoints import ENDPOINTS, EndpointName
 from ._admission import RateWindow, check_api_key
 from ._bodies import RequestBody, read_body, recorded_params
 from ._config import EmulatorConfig, RecordedCall, RecordedFile, masked_headers
@@ -60,11 +60,6 @@ from .faults import Fault
 # as this module is where older code imports them from.
 __all__ = ["Emulator", "EmulatorConfig", "RecordedCall", "RecordedFile", "run_emulator_in_thread"]
 
-_ROUTES: tuple[tuple[str, Endpoint], ...] = (
-    ("/images/generations", "generate"),
-    ("/images/edits", "edit"),
-    ("/images/variations", "variation"),
-)
 _HOST_HEADER = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:(?P<port>[0-9]{1,5}))?", re.ASCII)
 _MAX_PORT = 65535
 _MAX_BODY_BYTES = 1024 * 1024 * 1024
@@ -94,8 +89,8 @@ class Emulator:
         """A new aiohttp application serving this emulator's state."""
         app = web.Application(client_max_size=_MAX_BODY_BYTES)
         for prefix in ("/v1", ""):
-            for path, endpoint in _ROUTES:
-                app.router.add_post(prefix + path, self._handler(endpoint))
+            for endpoint in ENDPOINTS.values():
+                app.router.add_post(f"{prefix}/{endpoint.path}", self._handler(endpoint.name))
             app.router.add_get(prefix + "/emulator/files/{name}", self._download)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         app.on_response_prepare.append(self._add_headers)
@@ -184,14 +179,14 @@ class Emulator:
     # -- handlers --------------------------------------------------------------------------
 
     def _handler(
-        self, endpoint: Endpoint
+        self, endpoint: EndpointName
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
             return await self._handle(request, endpoint)
 
         return handle
 
-    async def _handle(self, request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
+    async def _handle(self, request: web.Request, endpoint: EndpointName) -> web.StreamResponse:
         started = time.monotonic()
         call = self._record(request)
         body = await read_body(request)
@@ -236,7 +231,7 @@ class Emulator:
         return call
 
     async def _answer(
-        self, request: web.Request, endpoint: Endpoint, body: RequestBody
+        self, request: web.Request, endpoint: EndpointName, body: RequestBody
     ) -> PlannedResponse:
         check_api_key(request.headers, self.config.api_keys)
         self._rate_window.admit(self.config.requests_per_minute)
@@ -253,7 +248,7 @@ class Emulator:
         document = images_body(plan, drawn, lambda picture: self._store(request, picture))
         return PlannedResponse(status=200, body=encode_json(document))
 
-    async def _accept(self, endpoint: Endpoint, body: RequestBody) -> RenderPlan:
+    async def _accept(self, endpoint: EndpointName, body: RequestBody) -> RenderPlan:
         accepted = await accept_request(endpoint, body, validate=self.config.validate)
         if self.config.validate:
             # Decoding every upload in full is slow: off the event loop, like drawing.

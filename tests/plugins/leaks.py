@@ -61,14 +61,10 @@ def no_asyncio_errors() -> Iterator[None]:
 def acquired_connections(images: AsyncImages | Images) -> int:
     """Connections the client's pool has handed out and not got back (or closed) yet.
 
-    A client that has not opened its session yet (it sent nothing), or has closed it, holds
-    none: that counts as 0 rather than an error, so "nothing is held" can be checked anytime.
+    Read from the public ``pool_stats``: 0 before the first call and after closing, so
+    "nothing is held" can be checked anytime.
     """
-    client = images._async if isinstance(images, Images) else images
-    session = client._transport._session
-    if session is None or session.connector is None:
-        return 0
-    return len(session.connector._acquired)
+    return images.pool_stats.acquired
 
 
 async def until(condition: Callable[[], bool], what: str) -> None:
