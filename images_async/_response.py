@@ -159,6 +159,7 @@ class RawResponse(ResponseInfo):
         return self.content.decode("utf-8", "replace")
 
     def json(self) -> Any:
+        """The body parsed as JSON (any JSON value)."""
         return json.loads(self.content)
 
     def parse(self) -> ImagesResponse:
@@ -445,6 +446,7 @@ class ImageEventStream:
         return await self._events.__anext__()
 
     async def aclose(self) -> None:
+        """Stop reading and release the connection (also done by ``async with``)."""
         await self._events.aclose()
         await self.response.close()
 

@@ -100,6 +100,7 @@ async def _stream_to_files(out: Path, stream: ImageEventStream, stem: str) -> No
 
 
 async def generate(args: argparse.Namespace) -> int:
+    """``images-async generate PROMPT``: one generation, saved to ``--out`` (or streamed)."""
     params = _given_parameters(args, GENERATE_PARAMETERS)
     async with _session(args, args.out) as images:
         stem = slug(args.prompt)
@@ -113,6 +114,7 @@ async def generate(args: argparse.Namespace) -> int:
 
 
 async def edit(args: argparse.Namespace) -> int:
+    """``images-async edit IMAGE... --prompt``: one edit, saved to ``--out`` (or streamed)."""
     params = _given_parameters(args, EDIT_PARAMETERS)
     image: Any = args.images[0] if len(args.images) == 1 else list(args.images)
     async with _session(args, args.out) as images:
@@ -129,6 +131,7 @@ async def edit(args: argparse.Namespace) -> int:
 
 
 async def variations(args: argparse.Namespace) -> int:
+    """``images-async variations IMAGE...``: variations of each image, fanned out."""
     params = _given_parameters(args, VARIATION_PARAMETERS)
     requests = [VariationRequest(image=path, **params) for path in args.images]
     failures = 0
@@ -159,6 +162,7 @@ async def variations(args: argparse.Namespace) -> int:
 
 
 async def batch(args: argparse.Namespace) -> int:
+    """``images-async batch FILE.jsonl``: the resumable fan-out of :mod:`.batch`."""
     out = args.out if args.out is not None else args.file.with_suffix("")
     async with _session(args, out) as images:
         return await run_batch(
@@ -173,6 +177,7 @@ async def batch(args: argparse.Namespace) -> int:
 
 
 async def serve(args: argparse.Namespace) -> int:
+    """``images-async serve``: run the offline emulator until Ctrl-C."""
     from ..testing.emulator import Emulator, EmulatorConfig
 
     config = EmulatorConfig(
@@ -195,6 +200,7 @@ async def serve(args: argparse.Namespace) -> int:
 
 
 async def demo(args: argparse.Namespace) -> int:
+    """``images-async demo``: the offline tour of :mod:`.demo`."""
     from .demo import run_demo
 
     return await run_demo(args.out, variations=args.variations, concurrency=args.concurrency)

@@ -23,9 +23,11 @@ class Progress:
             self._bar = tqdm(total=total, desc=description, unit="req", leave=False)
 
     def advance(self) -> None:
+        """Count one more finished request."""
         if self._bar is not None:
             self._bar.update(1)
 
     def close(self) -> None:
+        """Remove the bar from the terminal."""
         if self._bar is not None:
             self._bar.close()
