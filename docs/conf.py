@@ -40,5 +40,5 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(Path|PathLike|IO|TracebackType|timedelta|Self|Any)"),
     (r"py:.*", r"(TimeoutError|ValueError|TypeError|RuntimeError|Exception)"),
     # Type aliases, documented as data in api.md, appear in signatures as class references.
-    (r"py:class", r"(FileTypes|ImageRequest)"),
+    (r"py:class", r"(FileTypes|ImageRequest|HTTPSession)"),
 ]

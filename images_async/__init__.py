@@ -78,7 +78,7 @@ from ._sync_responses import (
     SyncStreamedResponse,
 )
 from ._sync_runtime import SyncFacade
-from ._transport import PoolStats
+from ._transport import HTTPSession, PoolStats
 from ._version import __version__
 from ._views import AsyncImagesWithRawResponse, AsyncImagesWithStreamingResponse
 
@@ -103,6 +103,7 @@ __all__ = [
     "FileContent",
     "FileTypes",
     "GenerateRequest",
+    "HTTPSession",
     "Image",
     "ImageDecodeError",
     "ImageEventStream",

@@ -25,7 +25,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, overload
 
-import aiohttp
 from yarl import URL
 
 from ._config import (
@@ -50,7 +49,7 @@ from ._request_values import RequestT
 from ._response import ImageEventStream
 from ._retry import RetryPolicy
 from ._sending import CallSender
-from ._transport import PoolStats, Transport
+from ._transport import HTTPSession, PoolStats, Transport
 from ._views import AsyncImagesWithRawResponse, AsyncImagesWithStreamingResponse
 
 
@@ -78,7 +77,7 @@ class AsyncImages:
         max_connections: int | None = DEFAULT_MAX_CONNECTIONS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         validate_requests: bool = True,
-        http_session: aiohttp.ClientSession | None = None,
+        http_session: HTTPSession | None = None,
     ) -> None:
         """Configure the client; no connection is made until the first call.
 

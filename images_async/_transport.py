@@ -20,7 +20,7 @@ import platform
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 import aiohttp
 import attrs
@@ -44,6 +44,8 @@ from ._version import __version__
 #: Error bodies are small; a larger one is cut here rather than held in memory.
 MAX_ERROR_BODY_BYTES = 64 * 1024
 _T = TypeVar("_T")
+HTTPSession: TypeAlias = aiohttp.ClientSession
+"""A caller's own aiohttp session, which a client may use instead of making one."""
 USER_AGENT = (
     f"images-async/{__version__} aiohttp/{aiohttp.__version__} "
     f"{platform.python_implementation()}/{platform.python_version()}"

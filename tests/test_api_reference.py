@@ -20,6 +20,7 @@ def test_public_classes_say_they_live_in_the_package() -> None:
     misplaced = [
         cls.__qualname__
         for cls in classes
-        if isinstance(cls, type) and cls.__module__ != "images_async"
+        # HTTPSession names aiohttp's own class, which stays where aiohttp put it.
+        if isinstance(cls, type) and cls.__module__.startswith("images_async.")
     ]
     assert misplaced == []
