@@ -1,16 +1,17 @@
 """Generate the sync facade ``images_async/_sync_client.py`` and the views from ``AsyncImages``.
 
-``AsyncImages`` is the one hand-written implementation. ``scripts/sync_codegen.py`` reads its
-source with :mod:`ast` (never importing it) and builds ``class Images(ImagesBase)`` as a
-syntax tree, one delegation per public member, by the rule tables below; this script hands
-its text to the pinned ``ruff`` (import sorting, then ``ruff format``), run with this
+``AsyncImages`` is the one hand-written implementation. ``scripts/sync_client_codegen.py``
+reads its source with :mod:`ast` (never importing it) and builds ``class Images(ImagesBase)``
+as a syntax tree, one delegation per public member, by the rule tables below; this script
+hands its text to the pinned ``ruff`` (import sorting, then ``ruff format``), run with this
 interpreter, and adds the do-not-edit header. It supports exactly the member shapes listed in
-``sync_codegen._member`` and fails loudly, naming the member and its line, on anything else.
-Every rule table below must be used, or generation fails.
+``sync_client_codegen._member`` and fails loudly, naming the member and its line, on anything
+else. Every rule table below must be used, or generation fails.
 
 The same run writes the raw and streaming views, async (``images_async/_views.py``) and sync
-(``images_async/_sync_views.py``): one method per endpoint in ``VIEW_CALLEES``, declared
-with the endpoint's own parameters and docstring, so type checkers see every parameter.
+(``images_async/_sync_views.py``), built by ``scripts/sync_views_codegen.py``: one method per
+endpoint in ``VIEW_CALLEES``, declared with the endpoint's own parameters and docstring, so
+type checkers see every parameter. Both builders share ``scripts/sync_codegen.py``.
 
 Usage::
 
@@ -33,12 +34,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-# The syntax-tree half, next to this script (on sys.path when run, and for the tests).
+# The syntax-tree builders, next to this script (on sys.path when run, and for the tests).
+from sync_client_codegen import build_module
 from sync_codegen import GenerationError as GenerationError
 from sync_codegen import Spec as Spec
-from sync_codegen import ViewClass as ViewClass
-from sync_codegen import ViewsSpec as ViewsSpec
-from sync_codegen import build_module, build_views_module
+from sync_views_codegen import ViewClass as ViewClass
+from sync_views_codegen import ViewsSpec as ViewsSpec
+from sync_views_codegen import build_views_module
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The formatter is part of the output: another ruff may lay the file out differently.
@@ -330,15 +332,16 @@ def check(root: Path = ROOT, spec: Spec | ViewsSpec | None = None) -> str:
     current = _read(root / spec.target_path)
     if current == expected:
         return ""
-    diff = difflib.unified_diff(
-        (current or "").splitlines(keepends=True),
-        expected.splitlines(keepends=True),
-        fromfile=f"{spec.target_path} (on disk)",
-        tofile=f"{spec.target_path} (generated)",
-    )
-    shown = "".join(line if line.endswith("\n") else line + "\n" for line in diff)
     if current is None:
         shown = f"{spec.target_path} does not exist.\n"
+    else:
+        diff = difflib.unified_diff(
+            current.splitlines(keepends=True),
+            expected.splitlines(keepends=True),
+            fromfile=f"{spec.target_path} (on disk)",
+            tofile=f"{spec.target_path} (generated)",
+        )
+        shown = "".join(line if line.endswith("\n") else line + "\n" for line in diff)
     return f"{shown}\n{spec.target_path} is stale. Regenerate it with: {spec.regenerate}\n"
 
 

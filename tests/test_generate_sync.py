@@ -612,10 +612,12 @@ def test_images_facade_is_up_to_date() -> None:
     assert gen.check() == ""
 
 
-def test_check_command_exit_code() -> None:
+@pytest.mark.parametrize("from_root", [True, False], ids=["from-root", "from-elsewhere"])
+def test_check_command_exit_code(from_root: bool, tmp_path: Path) -> None:
+    """The script finds its sibling modules and the repository wherever it is run from."""
     completed = subprocess.run(
         [sys.executable, str(SCRIPT), "--check"],
-        cwd=ROOT,
+        cwd=ROOT if from_root else tmp_path,
         capture_output=True,
         text=True,
         check=False,
