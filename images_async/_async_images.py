@@ -37,6 +37,7 @@ from ._config import (
     checked_credential,
     checked_headers,
     checked_limit,
+    checked_query,
     checked_timeout,
 )
 from ._errors import ImageDecodeError, MissingAPIKeyError
@@ -89,9 +90,9 @@ class AsyncImages:
         ``max_retry_wait``, when given, replace its fields of those names.
         ``max_connections`` bounds the connection pool (None: no bound) and
         ``max_response_bytes`` the size of a response body. ``validate_requests=False``
-        leaves every check to the server. ``http_session`` uses your own aiohttp session
-        (you close it; async code only, since a session belongs to one event loop);
-        otherwise the client owns one. A bad option raises
+        leaves every check to the server. The async client alone also takes
+        ``http_session``, your own aiohttp session (you close it; a session belongs to one
+        event loop); otherwise the client owns one. A bad option raises
         ``ConfigurationError`` naming it.
         """
         key = checked_credential("api_key", api_key, "OPENAI_API_KEY")
@@ -114,7 +115,7 @@ class AsyncImages:
             organization=checked_credential("organization", organization, "OPENAI_ORG_ID"),
             project=checked_credential("project", project, "OPENAI_PROJECT_ID"),
             default_headers=checked_headers(default_headers),
-            default_query=default_query,
+            default_query=checked_query(default_query),
             # aiohttp's connector takes 0 for "no limit".
             max_connections=0 if limit is None else limit,
             http_session=http_session,
@@ -153,7 +154,8 @@ class AsyncImages:
         A snapshot for metrics and leak checks: ``acquired`` counts connections carrying a
         request or a response not yet read to its end (or released), ``idle`` the open
         ones waiting for reuse. Clients made by :meth:`with_options` share the pool, so
-        they show the same counts; with ``http_session`` they are that session's. Before the
+        they show the same counts; an async client given its own ``http_session`` shows that
+        session's. Before the
         first call and after :meth:`aclose` both are 0.
         """
         return self._transport.pool_stats()

@@ -2,9 +2,10 @@
 
 * :class:`Timeout` and the ``DEFAULT_*`` values;
 * the ``checked_*`` rules: a client's constructor and ``with_options`` get the value to use
-  or a :class:`ConfigurationError` naming the option; the per-call ``timeout`` and
-  ``max_retries`` follow the same rules but fail with :class:`InvalidRequestError`, as any
-  other call parameter does. Options left out are read from the environment here;
+  or a :class:`ConfigurationError` naming the option; the per-call ``timeout``,
+  ``max_retries``, ``extra_headers`` and ``extra_query`` follow the same rules but fail with
+  :class:`InvalidRequestError`, as any other call parameter does. Options left out are read
+  from the environment here;
 * :func:`checked_retry_policy`: a :class:`RetryPolicy` whose every field is usable;
 * :class:`ClientOptions`, the frozen per-client settings a derived client evolves.
 
@@ -68,6 +69,12 @@ def _fail(option: str, problem: str, variable: str | None = None) -> Configurati
     return ConfigurationError(f"{option}: {problem}{source}", option=option)
 
 
+def _fail_as(option: str, problem: str, *, per_call: bool) -> Exception:
+    if per_call:
+        return InvalidRequestError(f"{option}: {problem}", param=option)
+    return _fail(option, problem)
+
+
 def _from_environment(given: object, variable: str) -> tuple[object, str | None]:
     """``given``, or the environment's value when it is None or empty, and where it came from."""
     if given is not None and given != "":
@@ -76,7 +83,7 @@ def _from_environment(given: object, variable: str) -> tuple[object, str | None]
     return value, variable if value is not None else None
 
 
-# -- credentials and headers ---------------------------------------------------------------
+# -- credentials, headers and query strings --------------------------------------------------
 
 
 def checked_credential(option: str, given: object, variable: str) -> str | None:
@@ -93,27 +100,64 @@ def checked_credential(option: str, given: object, variable: str) -> str | None:
     return value
 
 
-def checked_headers(headers: object) -> Mapping[str, str] | None:
-    """``default_headers``: names that are HTTP tokens, string values without line breaks.
+def checked_headers(
+    headers: object, *, option: str = "default_headers", per_call: bool = False
+) -> Mapping[str, str] | None:
+    """``default_headers`` (or, ``per_call``, ``extra_headers``): names that are HTTP tokens,
+    string values without line breaks.
 
     Values are never quoted: a header may carry a secret of its own.
     """
     if headers is None:
         return None
     if not isinstance(headers, Mapping):
-        raise _fail("default_headers", f"must be a mapping, not {type(headers).__name__}")
+        problem = f"must be a mapping, not {type(headers).__name__}"
+        raise _fail_as(option, problem, per_call=per_call)
     for name, value in headers.items():
         if not isinstance(name, str):
-            raise _fail("default_headers", f"names must be strings, not {type(name).__name__}")
+            problem = f"names must be strings, not {type(name).__name__}"
+            raise _fail_as(option, problem, per_call=per_call)
         if not _HEADER_NAME.fullmatch(name):
-            raise _fail("default_headers", f"{name!r} is not a valid header name")
+            raise _fail_as(option, f"{name!r} is not a valid header name", per_call=per_call)
         if not isinstance(value, str):
             problem = f"the value of {name} must be a string, not {type(value).__name__}"
-            raise _fail("default_headers", problem)
+            raise _fail_as(option, problem, per_call=per_call)
         if found := _CONTROL_BUT_TAB.search(value):
             problem = f"the value of {name} contains the control character {found[0]!r}"
-            raise _fail("default_headers", problem)
+            raise _fail_as(option, problem, per_call=per_call)
     return headers
+
+
+def checked_query(
+    query: object, *, option: str = "default_query", per_call: bool = False
+) -> Mapping[str, str] | None:
+    """``default_query`` (or, ``per_call``, ``extra_query``): string names, each with a string,
+    a whole number or a finite float, which comes back as its text.
+
+    Any character is fine (it is percent-encoded on the wire). Values are never quoted: a
+    query string may carry a key of its own.
+    """
+    if query is None:
+        return None
+    if not isinstance(query, Mapping):
+        problem = f"must be a mapping of names to values, not {type(query).__name__}"
+        raise _fail_as(option, problem, per_call=per_call)
+    checked: dict[str, str] = {}
+    for name, value in query.items():
+        if not isinstance(name, str):
+            problem = f"names must be strings, not {type(name).__name__}"
+            raise _fail_as(option, problem, per_call=per_call)
+        if isinstance(value, str):
+            checked[name] = value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            checked[name] = str(int(value))
+        elif isinstance(value, float) and math.isfinite(value):
+            checked[name] = str(float(value))
+        else:
+            kind = "a non-finite float" if isinstance(value, float) else type(value).__name__
+            problem = f"the value of {name!r} must be a string or a finite number, not {kind}"
+            raise _fail_as(option, problem, per_call=per_call)
+    return checked
 
 
 # -- the base URL --------------------------------------------------------------------------
@@ -174,12 +218,6 @@ def _quoted(text: str) -> str:
 
 
 # -- numbers and flags ---------------------------------------------------------------------
-
-
-def _fail_as(option: str, problem: str, *, per_call: bool) -> Exception:
-    if per_call:
-        return InvalidRequestError(f"{option}: {problem}", param=option)
-    return _fail(option, problem)
 
 
 def _real(value: object) -> float | None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from ._config import TimeoutTypes
+from ._config import TimeoutTypes, checked_headers, checked_query
 from ._endpoints import ENDPOINTS
 from ._files import FileTypes, UploadFile, as_image_list, form_fields, image_labels, load_uploads
 from ._params import given_parameters, validate_edit, validate_generate, validate_variation
@@ -42,6 +42,18 @@ class PreparedRequest:
     """This call's retries, unchecked (None: the client's)."""
 
 
+def _checked_extras(
+    extra_headers: object, extra_query: object
+) -> tuple[Mapping[str, str] | None, Mapping[str, str] | None]:
+    """A call's ``extra_headers`` and ``extra_query``, by the rules of the client options of
+    the same kind; :class:`InvalidRequestError` otherwise, whether or not requests are
+    validated (no server gets to see them)."""
+    return (
+        checked_headers(extra_headers, option="extra_headers", per_call=True),
+        checked_query(extra_query, option="extra_query", per_call=True),
+    )
+
+
 async def prepare_generate(
     validate: bool,
     /,
@@ -67,6 +79,7 @@ async def prepare_generate(
     max_retries: int | None = None,
 ) -> PreparedRequest:
     """``POST /images/generations`` (see :meth:`AsyncImages.generate`)."""
+    extra_headers, extra_query = _checked_extras(extra_headers, extra_query)
     params = given_parameters(
         prompt=prompt,
         model=model,
@@ -122,6 +135,7 @@ async def prepare_edit(
     max_retries: int | None = None,
 ) -> PreparedRequest:
     """``POST /images/edits`` (see :meth:`AsyncImages.edit`); files are read here."""
+    extra_headers, extra_query = _checked_extras(extra_headers, extra_query)
     images = as_image_list(image)
     masks = [] if mask is None else [mask]
     uploads = await load_uploads(
@@ -178,6 +192,7 @@ async def prepare_variation(
     max_retries: int | None = None,
 ) -> PreparedRequest:
     """``POST /images/variations`` (see :meth:`AsyncImages.create_variation`)."""
+    extra_headers, extra_query = _checked_extras(extra_headers, extra_query)
     (upload,) = await load_uploads([image], ["image"])
     params = given_parameters(
         model=model, n=n, response_format=response_format, size=size, user=user

@@ -35,6 +35,7 @@ from ._errors import (
     APITimeoutError,
     ClientClosedError,
     ImagesError,
+    InvalidRequestError,
     status_error,
 )
 from ._files import UploadFile
@@ -52,14 +53,12 @@ USER_AGENT = (
 )
 
 
-def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
-    # Callers pass values the client's option rules (``_options.checked_timeout``) accepted.
-    return _converted_timeout(timeout)
-
-
 @functools.lru_cache(maxsize=64)
-def _converted_timeout(timeout: float | Timeout | None) -> aiohttp.ClientTimeout:
-    # Cached: every call of a client uses the same few timeouts.
+def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
+    """aiohttp's form of a timeout that :func:`._config.checked_timeout` accepted.
+
+    Cached: every call of a client uses the same few timeouts.
+    """
     if timeout is None:
         return aiohttp.ClientTimeout(total=None)
     if isinstance(timeout, Timeout):
@@ -126,6 +125,25 @@ def _timeout_message(call: CallLabel, exc: BaseException) -> str:
     return f"{call.method} {call.path} timed out: {what}"
 
 
+#: aiohttp errors whose text is a whole URL (a redirect's target, too), query string and all:
+#: a signed download URL's signature would show, also in a traceback of the chained error.
+#: aiohttp 3.9 lacks the last two.
+_QUOTING_A_URL: tuple[type[Exception], ...] = (
+    aiohttp.InvalidURL,
+    aiohttp.ClientResponseError,
+    *(
+        getattr(aiohttp, name)
+        for name in ("NonHttpUrlClientError", "RedirectClientError")
+        if hasattr(aiohttp, name)
+    ),
+)
+
+
+def _url_error_message(call: CallLabel, exc: BaseException) -> str:
+    """A failure whose text may quote a URL: named by its type and the call's path only."""
+    return f"connection error: {type(exc).__name__} ({call.method} {call.path})"
+
+
 @asynccontextmanager
 async def _aiohttp_errors_mapped(call: CallLabel) -> AsyncIterator[None]:
     """Translate aiohttp and socket failures into :class:`APIConnectionError` subclasses."""
@@ -133,8 +151,15 @@ async def _aiohttp_errors_mapped(call: CallLabel) -> AsyncIterator[None]:
         yield
     except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
         raise APITimeoutError(_timeout_message(call, exc)) from exc
+    except _QUOTING_A_URL as exc:
+        raise APIConnectionError(_url_error_message(call, exc)) from None
     except aiohttp.ClientError as exc:
         raise APIConnectionError(f"connection error: {exc or type(exc).__name__}") from exc
+    except ValueError as exc:
+        if isinstance(exc, ImagesError):
+            raise
+        # aiohttp < 3.10 refuses a redirect to a URL that is not http(s) with a bare ValueError.
+        raise APIConnectionError(_url_error_message(call, exc)) from None
     except OSError as exc:
         raise APIConnectionError(f"connection error: {exc}") from exc
 
@@ -269,6 +294,23 @@ def _decode_error_body(body: bytes) -> object:
         return body.decode("utf-8", "replace")
 
 
+def _download_target(url: object) -> URL:
+    """An image URL to GET: absolute http(s) with a host, or :class:`InvalidRequestError`.
+
+    Checked here because aiohttp fails on other URLs in ways that vary by release (3.9 with
+    an ``AssertionError`` for ``ftp://``). The URL is not quoted: it may be signed.
+    """
+    try:
+        target = URL(url)  # type: ignore[arg-type]  # checked below, and by URL itself
+    except (TypeError, ValueError):
+        raise InvalidRequestError("image.url is not a valid URL", param="image") from None
+    if target.scheme not in ("http", "https") or not target.host:
+        scheme = f"not {target.scheme}://" if target.scheme else "it has none"
+        problem = f"image.url must be an http:// or https:// URL with a host ({scheme})"
+        raise InvalidRequestError(problem, param="image")
+    return target
+
+
 class Transport:
     """Sends prepared requests for one client; owns its aiohttp session."""
 
@@ -284,9 +326,8 @@ class Transport:
         max_connections: int,
         http_session: aiohttp.ClientSession | None,
     ) -> None:
+        # ``base_url`` is one that :func:`._config.checked_base_url` accepted.
         self.base_url = URL(str(base_url).rstrip("/"))
-        if not self.base_url.is_absolute():
-            raise ValueError(f"base_url must be an absolute URL, not {str(base_url)!r}")
         self.max_connections = max_connections
         self._headers = CIMultiDict(
             {
@@ -311,11 +352,6 @@ class Transport:
     def closed(self) -> bool:
         return self._closed
 
-    @property
-    def owns_session(self) -> bool:
-        """False when the caller supplied the aiohttp session (and closes it)."""
-        return self._owns_session
-
     def pool_stats(self) -> PoolStats:
         """The counts of the session's connector; zeros when there is no open session."""
         session = self._session
@@ -327,12 +363,6 @@ class Transport:
         # another thread than the loop's.
         idle = sum(len(connections) for connections in list(connector._conns.values()))
         return PoolStats(acquired=len(connector._acquired), idle=idle)
-
-    def close_idle(self) -> None:
-        """Mark closed a transport that never opened a session (no event loop needed)."""
-        if self._session is not None:
-            raise RuntimeError("the transport has a session: close it with aclose()")
-        self._closed = True
 
     def _session_for_this_loop(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -425,8 +455,8 @@ class Transport:
 
     async def download(self, url: str, *, timeout: TimeoutTypes, max_bytes: int) -> bytes:
         """GET an image URL. No credentials are sent: such URLs point at other hosts."""
+        target = _download_target(url)
         session = self._session_for_this_loop()
-        target = URL(url)
         call = CallLabel.of("GET", target, _client_timeout(timeout))
         # Signed URLs carry their signature in the query: messages name the rest only.
         shown = target.with_user(None).with_query(None).with_fragment(None)

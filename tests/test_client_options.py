@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from plugins.api_server import API_KEY, FakeImagesAPI, Reply
+from plugins.api_server import API_KEY, TINY_PNG, FakeImagesAPI, Reply
 from plugins.leaks import until
 from yarl import URL
 
@@ -361,6 +361,81 @@ async def test_good_credentials_and_headers_reach_the_server(fake_api: FakeImage
     assert headers["Authorization"] == f"Bearer {API_KEY}"
     assert (headers["OpenAI-Organization"], headers["OpenAI-Project"]) == ("org-1", "proj_1")
     assert headers["X-Trace"] == "a\tb"
+
+
+# --- query strings, and headers for one call ------------------------------------------------
+
+
+QUERIES_REJECTED = [
+    {"sig": None},
+    {"sig": True},
+    {"sig": math.nan},
+    {"sig": math.inf},
+    {"sig": SECRET.encode()},
+    {"sig": [SECRET]},
+    {5: SECRET},
+    "x",
+    [("sig", SECRET)],
+]
+
+
+@pytest.mark.parametrize("query", QUERIES_REJECTED, ids=repr)
+def test_bad_default_query_is_refused_without_showing_values(query: object) -> None:
+    error = configuration_error(lambda: client(default_query=query), "default_query")
+    assert_not_shown(SECRET, error)
+
+
+async def test_numbers_in_a_query_are_sent_as_text(fake_api: FakeImagesAPI) -> None:
+    default_query: dict[str, Any] = {"api-version": "2025-01", "n": 3, "ratio": 1.5}
+    extra_query: dict[str, Any] = {"page": 2, "note": "a b&c"}
+    async with client(base_url=f"{fake_api.base_url}/v1", default_query=default_query) as images:
+        await images.generate(prompt="p", extra_query=extra_query)
+    assert dict(fake_api.last.query) == {
+        "api-version": "2025-01",
+        "n": "3",
+        "ratio": "1.5",
+        "page": "2",
+        "note": "a b&c",
+    }
+
+
+EXTRAS_REJECTED = [
+    *(
+        ("extra_headers", headers)
+        for headers in (
+            {"X-Trace": f"{SECRET}\nX-Injected: 1"},
+            {"X-Trace": f"{SECRET}\x00"},
+            {"X-Trace": 1},
+            {"Bad Name": SECRET},
+            {5: SECRET},
+            "x",
+        )
+    ),
+    *(("extra_query", query) for query in QUERIES_REJECTED),
+]
+
+
+@pytest.mark.parametrize("endpoint", ["generate", "edit", "create_variation"])
+@pytest.mark.parametrize(("option", "value"), EXTRAS_REJECTED, ids=repr)
+async def test_bad_extra_headers_and_query_are_refused_before_sending(
+    fake_api: FakeImagesAPI, endpoint: str, option: str, value: object
+) -> None:
+    image = ("a.png", TINY_PNG, "image/png")
+    every_arguments: dict[str, dict[str, Any]] = {
+        "generate": {"prompt": "p"},
+        "edit": {"image": image, "prompt": "p"},
+        "create_variation": {"image": image},
+    }
+    arguments = every_arguments[endpoint]
+    # Checked also when the server is left to check the parameters.
+    async with client(base_url=f"{fake_api.base_url}/v1", validate_requests=False) as images:
+        with pytest.raises(InvalidRequestError) as caught:
+            await getattr(images, endpoint)(**arguments, **{option: value})
+    error = caught.value
+    assert error.param == option
+    assert str(error).startswith(f"{option}: "), str(error)
+    assert_not_shown(SECRET, error)
+    assert fake_api.requests == []
 
 
 # --- the connection pool --------------------------------------------------------------------

@@ -7,7 +7,15 @@ import socket
 
 import aiohttp
 import pytest
-from plugins.api_server import API_KEY, TINY_PNG, FakeImagesAPI, Reply, stream_events
+from aiohttp import web
+from plugins.api_server import (
+    API_KEY,
+    TINY_PNG,
+    FakeImagesAPI,
+    Reply,
+    serving,
+    stream_events,
+)
 
 from images_async import (
     APIConnectionError,
@@ -23,6 +31,7 @@ from images_async import (
     Image,
     ImagesError,
     InternalServerError,
+    InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -534,3 +543,75 @@ async def test_one_client_used_from_two_event_loops(images: AsyncImages) -> None
     assert isinstance(error, ImagesError)
     assert "event loop" in str(error)
     assert (await images.generate(prompt="p")).data  # still fine in its own loop
+
+
+# --- signed URLs in messages ----------------------------------------------------------------
+
+SIGNATURE = "sig=SECRET-signature-0123"
+
+
+def shown_texts(error: BaseException) -> list[str]:
+    """What a message or a traceback shows of ``error`` and the errors it chains (as Python
+    prints them: the cause, else the context unless suppressed)."""
+    texts: list[str] = []
+    current: BaseException | None = error
+    while current is not None:
+        texts += [str(current), repr(current)]
+        suppressed = current.__suppress_context__
+        current = current.__cause__ or (None if suppressed else current.__context__)
+    return texts
+
+
+def assert_signature_not_shown(error: BaseException) -> None:
+    assert isinstance(error, ImagesError), repr(error)
+    for text in shown_texts(error):
+        assert "SECRET" not in text, text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"ftp://127.0.0.1/x.png?{SIGNATURE}",
+        f"http:///x.png?{SIGNATURE}",
+        f"/files/x.png?{SIGNATURE}",
+        f"http://[::1/x.png?{SIGNATURE}",
+        f"http://127.0.0.1:99999/x.png?{SIGNATURE}",
+    ],
+    ids=["ftp", "no-host", "relative", "broken-ipv6", "port-out-of-range"],
+)
+async def test_an_unusable_image_url_is_refused_without_showing_its_query(
+    images: AsyncImages, fake_api: FakeImagesAPI, url: str
+) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        await images.read_image(Image(url=url))
+
+    assert caught.value.param == "image"
+    assert str(caught.value).startswith("image.url "), str(caught.value)
+    assert_signature_not_shown(caught.value)
+    assert fake_api.requests == []
+
+
+@pytest.mark.parametrize(
+    "location",
+    [f"ftp://127.0.0.1/x.png?{SIGNATURE}", f"http:///x.png?{SIGNATURE}", "/loop"],
+    ids=["to-ftp", "to-no-host", "endless"],
+)
+async def test_a_bad_redirect_of_a_download_does_not_show_its_query(location: str) -> None:
+    async def redirect(request: web.Request) -> web.Response:
+        # Location is set as is: web.HTTPFound would parse and re-encode it.
+        target = f"{location}?{SIGNATURE}" if location == "/loop" else location
+        return web.Response(status=302, headers={"Location": target})
+
+    app = web.Application()
+    app.router.add_get("/files/x.png", redirect)
+    app.router.add_get("/loop", redirect)
+    async with (
+        serving(app) as root,
+        AsyncImages(api_key=API_KEY, base_url=f"{root}/v1", max_retries=0) as images,
+    ):
+        with pytest.raises(APIConnectionError) as caught:
+            await images.read_image(Image(url=f"{root}/files/x.png?{SIGNATURE}"))
+
+    assert str(caught.value).startswith("connection error: "), str(caught.value)
+    assert "GET /files/x.png" in str(caught.value)
+    assert_signature_not_shown(caught.value)

@@ -207,9 +207,10 @@ class _ResultLog:
 
 
 def _pending(
-    source: Path, keys: Mapping[int, str], done: set[LineKey], log: _ResultLog
+    source: Path, keys: Mapping[int, str], done: set[LineKey], log: _ResultLog, progress: Progress
 ) -> Iterator[tuple[LineKey, ImageRequest]]:
-    """The requests still to run, read lazily; unusable lines are logged as failures."""
+    """The requests still to run, read lazily; unusable lines are logged as failures (and
+    counted as finished, since no outcome will come for them)."""
     with source.open(encoding="utf-8") as file:
         for number, text in enumerate(file, start=1):
             key = (number, keys.get(number) or line_sha256(text))
@@ -219,6 +220,7 @@ def _pending(
                 yield key, parse_line(text, source.parent)
             except Exception as exc:  # whatever a line does, it fails that line only
                 log.write(_error_record(key, exc))
+                progress.advance()
 
 
 async def _finish_line(
@@ -267,7 +269,7 @@ async def run_batch(
     with _ResultLog.appending(results, sys.stdout if json_lines else None) as log:
 
         def requests() -> Iterator[ImageRequest]:
-            for key, request in _pending(source, keys, done, log):
+            for key, request in _pending(source, keys, done, log, progress):
                 key_of_index.append(key)
                 yield request
 

@@ -160,16 +160,18 @@ async def _fan_out(
     started = time.monotonic()
     failures = 0
     run = images.run_many(requests, concurrency=concurrency, ordered=True)
-    async with contextlib.aclosing(run) as outcomes:
-        async for outcome in outcomes:
-            progress.advance()
-            if outcome.response is None:
-                failures += 1
-                print(f"variation {outcome.index + 1} failed: {outcome.error}")
-                continue
-            picture = await images.read_image(outcome.response.data[0])
-            album.keep(f"4-variation-{outcome.index + 1:02d}", picture)
-    progress.close()
+    try:
+        async with contextlib.aclosing(run) as outcomes:
+            async for outcome in outcomes:
+                progress.advance()
+                if outcome.response is None:
+                    failures += 1
+                    print(f"variation {outcome.index + 1} failed: {outcome.error}")
+                    continue
+                picture = await images.read_image(outcome.response.data[0])
+                album.keep(f"4-variation-{outcome.index + 1:02d}", picture)
+    finally:
+        progress.close()  # also on an error or Ctrl-C, so no bar is left on the terminal
     # A coarse clock can read no time at all for a tiny fan-out: never divide by zero.
     seconds = max(time.monotonic() - started, 1e-6)
     print(

@@ -4,7 +4,7 @@
 first (paid) request. File names are built from a stem the CLI chose and an extension from
 a fixed set (``png``, ``jpeg``, ``webp``; otherwise the type sniffed from the bytes, else
 ``bin``), never from text a server sent; and every path is resolved and checked to lie
-directly inside the output directory before a byte is written. Also: the progress bar.
+directly inside the output directory before a byte is written.
 """
 
 from __future__ import annotations
