@@ -266,24 +266,47 @@ def _header(spec: Spec | ViewsSpec, summary: str, digest: str) -> str:
     )
 
 
+#: Where the script keeps its own copy of the pinned ruff when the interpreter has none.
+TOOLS = ROOT / ".tools" / f"ruff-{RUFF_VERSION}"
+
+
+def _pinned(command: list[str]) -> bool:
+    """Whether ``command`` runs ruff at exactly the pinned version."""
+    try:
+        version = subprocess.run([*command, "--version"], capture_output=True, text=True)
+    except OSError:
+        return False
+    return version.returncode == 0 and version.stdout.split() == ["ruff", RUFF_VERSION]
+
+
+def find_ruff(candidates: list[list[str]]) -> list[str] | None:
+    """The first of ``candidates`` that is the pinned ruff, or None."""
+    return next((command for command in candidates if _pinned(command)), None)
+
+
 @functools.cache
 def _ruff_checked() -> list[str]:
-    """``python -m ruff`` of this interpreter, once its version is known to be the pinned one."""
-    ruff = [sys.executable, "-m", "ruff"]
-    try:
-        version = subprocess.run([*ruff, "--version"], capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError) as error:
-        raise GenerationError(f"ruff is needed: pip install ruff=={RUFF_VERSION}") from error
-    if version.stdout.split() != ["ruff", RUFF_VERSION]:
+    """The pinned ruff: this interpreter's, else the script's own copy, installed on first use.
+
+    So ``--check`` works from any Python with pip, not only inside the nox sessions.
+    """
+    own_copy = [str(TOOLS / "bin" / "ruff")]
+    ruff = find_ruff([[sys.executable, "-m", "ruff"], own_copy])
+    if ruff is not None:
+        return ruff
+    print(f"installing ruff {RUFF_VERSION} into {TOOLS.relative_to(ROOT)}/ (once)", file=sys.stderr)
+    install = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(TOOLS)]
+    completed = subprocess.run([*install, f"ruff=={RUFF_VERSION}"], capture_output=True, text=True)
+    if completed.returncode != 0 or not _pinned(own_copy):
         raise GenerationError(
-            f"{version.stdout.strip()} would lay the file out differently: "
-            f"pip install ruff=={RUFF_VERSION}"
+            f"ruff {RUFF_VERSION} is needed and could not be installed: "
+            f"pip install ruff=={RUFF_VERSION}\n{completed.stderr}"
         )
-    return ruff
+    return own_copy
 
 
 def _ruff(arguments: list[str], text: str, spec: Spec | ViewsSpec) -> str:
-    """``text`` passed through ``python -m ruff ARGUMENTS`` with this repository's settings."""
+    """``text`` passed through the pinned ``ruff ARGUMENTS`` with this repository's settings."""
     command = [*_ruff_checked(), *arguments, "--config", str(ROOT / "pyproject.toml")]
     completed = subprocess.run(
         [*command, "--stdin-filename", spec.target_path, "-"],

@@ -231,6 +231,21 @@ def test_ruff_pin_is_the_lint_groups() -> None:
     assert f'"ruff=={gen.RUFF_VERSION}"' in pyproject
 
 
+def _fake_ruff(directory: Path, version: str) -> list[str]:
+    script = directory / f"ruff-{version}"
+    script.write_text(f"#!/bin/sh\necho ruff {version}\n", encoding="utf-8")
+    script.chmod(0o755)
+    return [str(script)]
+
+
+def test_find_ruff_takes_the_first_candidate_at_the_pinned_version(tmp_path: Path) -> None:
+    missing = [str(tmp_path / "no-such-ruff")]
+    other = _fake_ruff(tmp_path, "0.0.1")
+    pinned = _fake_ruff(tmp_path, gen.RUFF_VERSION)
+    assert gen.find_ruff([missing, other, pinned]) == pinned
+    assert gen.find_ruff([missing, other]) is None
+
+
 def test_skipped_and_private_members_are_not_generated() -> None:
     tree = ast.parse(_generated_fixture())
     cls = next(node for node in tree.body if isinstance(node, ast.ClassDef))
