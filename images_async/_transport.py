@@ -155,11 +155,6 @@ async def _aiohttp_errors_mapped(call: CallLabel) -> AsyncIterator[None]:
         raise APIConnectionError(_url_error_message(call, exc)) from None
     except aiohttp.ClientError as exc:
         raise APIConnectionError(f"connection error: {exc or type(exc).__name__}") from exc
-    except ValueError as exc:
-        if isinstance(exc, ImagesError):
-            raise
-        # aiohttp < 3.10 refuses a redirect to a URL that is not http(s) with a bare ValueError.
-        raise APIConnectionError(_url_error_message(call, exc)) from None
     except OSError as exc:
         raise APIConnectionError(f"connection error: {exc}") from exc
 
@@ -461,15 +456,18 @@ class Transport:
         # Signed URLs carry their signature in the query: messages name the rest only.
         shown = target.with_user(None).with_query(None).with_fragment(None)
         async with _aiohttp_errors_mapped(call):
-            response = ResponseStream(
-                await session.get(
+            try:
+                opened = await session.get(
                     target,
                     headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
                     timeout=call.timeout,
                     auto_decompress=False,
-                ),
-                call,
-            )
+                )
+            except ValueError as exc:
+                # aiohttp < 3.10 refuses a redirect to a URL that is not http(s) with a bare
+                # ValueError; only this GET follows redirects, so only it maps that case.
+                raise APIConnectionError(_url_error_message(call, exc)) from None
+            response = ResponseStream(opened, call)
         if not 200 <= response.status < 300:
             body = await response.read_prefix(MAX_ERROR_BODY_BYTES)
             raise status_error(

@@ -27,7 +27,7 @@ from plugins.threaded_server import ThreadedImagesAPI, serving_in_thread
 
 from images_async import EditRequest, GenerateRequest, InvalidRequestError, VariationRequest
 from images_async.cli.batch import BadLineError, completed_keys, line_sha256, parse_line
-from images_async.testing import Emulator, FaultPlan, RecordedCall, run_emulator_in_thread
+from images_async.testing import Emulator, FaultPlan, RecordedCall
 from images_async.testing.png_codec import decode_png_size, solid_png
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -140,14 +140,6 @@ def quick_lines(count: int) -> list[dict[str, Any]]:
         }
         for number in range(1, count + 1)
     ]
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    """An emulator served from its own thread; tests change ``emulator.config`` as needed."""
-    emulator = Emulator()
-    with run_emulator_in_thread(emulator):
-        yield emulator
 
 
 # -- the command ---------------------------------------------------------------------------

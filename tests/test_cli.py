@@ -27,7 +27,7 @@ import pytest
 
 from images_async import AuthenticationError, Images, __version__
 from images_async.cli import main
-from images_async.testing import Emulator, FaultPlan, RecordedCall, run_emulator_in_thread
+from images_async.testing import Emulator, FaultPlan, RecordedCall
 from images_async.testing.png_codec import decode_png_size, solid_png
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -148,14 +148,6 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
 
 
 # -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    """An emulator served from its own thread; tests change ``emulator.config`` as needed."""
-    emulator = Emulator()
-    with run_emulator_in_thread(emulator):
-        yield emulator
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import pytest
 from plugins.api_server import TINY_PNG, Reply, images_body, stream_events
 from plugins.threaded_server import ThreadedImagesAPI
 
-from images_async.testing import Emulator, RecordedCall, run_emulator_in_thread
+from images_async.testing import Emulator, RecordedCall
 from images_async.testing.png_codec import decode_png_size, solid_png
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -70,13 +70,6 @@ def hostile_body(content: bytes = TINY_PNG) -> dict[str, Any]:
     body["output_format"] = ESCAPING_FORMAT
     body["data"] = [{"b64_json": base64.b64encode(content).decode()}]
     return body
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    emulator = Emulator()
-    with run_emulator_in_thread(emulator):
-        yield emulator
 
 
 @pytest.fixture

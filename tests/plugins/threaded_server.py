@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 
 from images_async import Images
+from images_async.testing import Emulator, run_emulator_in_thread
 from plugins.api_server import API_KEY, FakeImagesAPI
 
 _T = TypeVar("_T")
@@ -119,3 +120,15 @@ def sync_images(threaded_api: ThreadedImagesAPI) -> Iterator[Images]:
         yield images
     finally:
         images.close()
+
+
+@pytest.fixture(name="emulator")
+def threaded_emulator() -> Iterator[Emulator]:
+    """An emulator served from its own thread, for code that runs its own loop (CLI, sync).
+
+    Tests may change ``emulator.config`` as needed; a module wanting another kind of
+    emulator defines its own ``emulator`` fixture, which takes precedence.
+    """
+    emulator = Emulator()
+    with run_emulator_in_thread(emulator):
+        yield emulator
