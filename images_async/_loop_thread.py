@@ -4,6 +4,12 @@ Each :class:`LoopThread` owns one event loop running on one daemon thread. Calle
 thread hand it a coroutine and block until it finishes, so sync code (including code that is
 itself inside another running loop, such as a notebook) never touches an event loop, and
 every thread sharing a client shares its connection pool.
+
+The hand-off is built for many threads making small calls: a caller appends its call to a
+queue and blocks on a lock of its own; the loop is woken once per batch of queued calls (one
+``call_soon_threadsafe``, so one self-pipe write, however many threads submitted meanwhile),
+runs each coroutine as a task of its own and releases the caller's lock when the task is
+done. There is no wrapper coroutine and no ``concurrent.futures.Future`` per call.
 """
 
 from __future__ import annotations
@@ -11,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import inspect
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from typing import TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator
+from typing import Any, Generic, TypeVar
 
 from ._errors import ClientClosedError
 
@@ -26,6 +33,75 @@ CANCEL_GRACE_SECONDS = 5.0
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
+class _Call(Generic[_T]):
+    """One coroutine handed to the loop, and the lock its caller waits on.
+
+    ``done`` is created locked; the loop releases it exactly once, when the task is done or
+    when the call is refused without a task (``task`` stays None). A fresh lock per call costs
+    no more than reusing one per thread, and a late release (after a caller stopped waiting
+    on Ctrl-C) can never wake a later call.
+    """
+
+    __slots__ = ("context", "coroutine", "done", "finished", "queued", "task")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, _T]) -> None:
+        self.coroutine = coroutine
+        # The coroutine runs in a copy of the caller's context variables, as it would when
+        # handed over with run_coroutine_threadsafe.
+        self.context = contextvars.copy_context()
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.task: asyncio.Task[_T] | None = None
+        #: Set (under the loop thread's lock) just before the call joins the queue.
+        self.queued = False
+        #: Set on the loop thread once ``done`` is released (or about to be).
+        self.finished = False
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the loop thread: run the coroutine as a task (in the caller's context)."""
+        task = self.context.run(loop.create_task, self.coroutine)
+        self.task = task
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[_T]) -> None:
+        if not task.cancelled():
+            # Marks the exception as retrieved: a caller that stopped waiting (Ctrl-C) never
+            # reads it, and asyncio would log it when the task is collected.
+            task.exception()
+        self.finished = True
+        self.done.release()
+
+    def refuse(self) -> None:
+        """On the loop thread: end a call that never got a task (the client is closing)."""
+        if not self.finished:
+            self.finished = True
+            self.coroutine.close()  # unstarted: closing it avoids "never awaited" at GC
+            self.done.release()
+
+    def cancel(self) -> None:
+        """On the loop thread: the caller gave up (Ctrl-C); stop the call wherever it is."""
+        task = self.task
+        if task is None:
+            self.refuse()
+        else:
+            task.cancel()
+
+
+def _outcome(call: _Call[_T], closed: bool) -> _T:
+    """What the finished ``call`` gives its caller: its result, or its exception."""
+    task, call.task = call.task, None  # no cycle: exception -> traceback -> call -> task
+    if task is None:  # refused: close() came first
+        raise ClientClosedError("the client was closed while this call ran")
+    if task.cancelled():
+        if closed:  # close() on another thread cancelled this call
+            raise ClientClosedError("the client was closed while this call ran")
+        raise concurrent.futures.CancelledError
+    try:
+        return task.result()
+    finally:
+        del task
+
+
 class LoopThread:
     """An event loop on a daemon thread, started on first use."""
 
@@ -33,8 +109,14 @@ class LoopThread:
         self._name = name
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._thread_id: int | None = None
+        # Guards the queue, the wake-up flag, starting and closing.
         self._lock = threading.Lock()
         self._closed = False
+        self._queue: list[_Call[Any]] = []
+        #: True from the moment a caller schedules a wake-up until the loop takes the queue:
+        #: while it holds, a new call only needs appending, the loop will see it.
+        self._wakeup_scheduled = False
 
     @property
     def closed(self) -> bool:
@@ -46,18 +128,33 @@ class LoopThread:
         return self._loop is not None
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
+        """The loop, started if needed; call it holding ``self._lock``."""
+        if self._closed:
+            raise ClientClosedError("this client is closed; create a new one")
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+            loop.call_soon(ready.set)
+            thread = threading.Thread(
+                target=self._serve, args=(loop,), name=self._name, daemon=True
+            )
+            thread.start()
+            ready.wait()
+            self._loop, self._thread, self._thread_id = loop, thread, thread.ident
+        return self._loop
+
+    def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop thread's body: run until ``close`` stops it, then refuse what is left."""
+        try:
+            loop.run_forever()
+        finally:
+            # Calls queued after the last wake-up ran (close() won the race) still have a
+            # caller waiting: end them, so nobody waits forever.
+            self._start_queued()
             if self._closed:
-                raise ClientClosedError("this client is closed; create a new one")
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                ready = threading.Event()
-                loop.call_soon(ready.set)
-                thread = threading.Thread(target=loop.run_forever, name=self._name, daemon=True)
-                thread.start()
-                ready.wait()
-                self._loop, self._thread = loop, thread
-            return self._loop
+                # Closed here, not in close(): close() cannot do it when a finalizer calls it
+                # on this very thread, and the loop would be left open (a ResourceWarning).
+                loop.close()
 
     def run(self, awaitable: Awaitable[_T]) -> _T:
         """Run ``awaitable`` on the loop and wait for its result.
@@ -65,37 +162,63 @@ class LoopThread:
         An interrupt while waiting (Ctrl-C) cancels the work, waits briefly for it to unwind
         so its connection is released, and re-raises; the loop stays usable.
         """
+        call: _Call[_T] = _Call(awaitable if asyncio.iscoroutine(awaitable) else _await(awaitable))
         try:
+            self._submit(call)
+            call.done.acquire()
+        except BaseException:
+            self._give_up(call)
+            raise
+        return _outcome(call, self._closed)
+
+    def _submit(self, call: _Call[Any]) -> None:
+        """Queue ``call``, and wake the loop unless a wake-up is already on its way."""
+        with self._lock:
             loop = self._running_loop()
-            if threading.current_thread() is self._thread:
+            if threading.get_ident() == self._thread_id:
                 raise RuntimeError("a sync client method was called from its own event loop thread")
-        except BaseException:
-            _close_if_unstarted(awaitable)  # else "coroutine ... was never awaited" at GC
-            raise
-        finished = threading.Event()
+            call.queued = True
+            self._queue.append(call)
+            if self._wakeup_scheduled:
+                return
+            self._wakeup_scheduled = True
+        # RuntimeError: the loop was closed meanwhile, and its thread's exit refused the call.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._start_queued)
 
-        async def tracked() -> _T:
-            try:
-                return await awaitable
-            finally:
-                finished.set()
+    def _start_queued(self) -> None:
+        """On the loop thread: start every queued call (refuse them once closed)."""
+        fresh: list[_Call[Any]] = []  # made before locking: no garbage collection inside
+        with self._lock:
+            calls, self._queue = self._queue, fresh
+            self._wakeup_scheduled = False
+            closed = self._closed
+        loop = self._loop
+        for call in calls:
+            if call.finished:  # its caller gave up before it started
+                continue
+            if closed or loop is None or not loop.is_running():
+                call.refuse()
+            else:
+                call.start(loop)
 
-        future = asyncio.run_coroutine_threadsafe(tracked(), loop)
+    def _give_up(self, call: _Call[Any]) -> None:
+        """The caller was interrupted: cancel the call and let it unwind for a moment."""
+        loop = self._loop
+        if not call.queued or loop is None:
+            _close_if_unstarted(call.coroutine)  # refused before it was queued
+            return
         try:
-            return future.result()
-        except concurrent.futures.CancelledError:
-            if self._closed:  # close() on another thread cancelled this call
-                raise ClientClosedError("the client was closed while this call ran") from None
-            raise
-        except BaseException:
-            if not future.done():
-                future.cancel()
-                finished.wait(CANCEL_GRACE_SECONDS)
-            raise
-        finally:
-            # close() on another thread cancels every task, even one that has not taken its
-            # first step yet and so never awaited ``awaitable``.
-            _close_if_unstarted(awaitable)
+            loop.call_soon_threadsafe(self._cancel, call)
+        except RuntimeError:
+            return  # the loop is closed: its thread's exit refused the call
+        call.done.acquire(timeout=CANCEL_GRACE_SECONDS)
+
+    def _cancel(self, call: _Call[Any]) -> None:
+        """On the loop thread: cancel ``call``, and start what else is queued, since an
+        interrupt between queueing and waking the loop may have left no wake-up coming."""
+        call.cancel()
+        self._start_queued()
 
     def iterate(self, iterator: AsyncIterator[_T]) -> Generator[_T, None, None]:
         """A sync iterator pulling one item at a time; leaving it early closes ``iterator``."""
@@ -117,12 +240,11 @@ class LoopThread:
         A loop that was never started is started for ``final`` only; without ``final`` it
         is just marked closed.
         """
-        if final is not None:
-            with contextlib.suppress(ClientClosedError):  # closed meanwhile by another thread
-                self._running_loop()
         with self._lock:
             if self._closed:
                 return
+            if final is not None:
+                self._running_loop()
             self._closed = True
             loop, thread = self._loop, self._thread
         if loop is None or thread is None:
@@ -140,8 +262,11 @@ class LoopThread:
             finally:
                 loop.call_soon_threadsafe(loop.stop)
                 thread.join(SHUTDOWN_GRACE_SECONDS)
-        if not thread.is_alive():
-            loop.close()
+
+
+async def _await(awaitable: Awaitable[_T]) -> _T:
+    """A coroutine for an awaitable that is not one (a task needs a coroutine)."""
+    return await awaitable
 
 
 def _close_if_unstarted(awaitable: Awaitable[object]) -> None:
