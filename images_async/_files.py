@@ -1,11 +1,14 @@
-"""File inputs and multipart text: every accepted form of an upload, read into one
-:class:`UploadFile`, and the text fields sent beside the files.
+"""File inputs and multipart bodies: every accepted form of an upload, read into one
+:class:`UploadFile`, the text fields sent beside the files, and the body framing them all.
 
 Uploads are read once, up front, into bytes: validation needs their headers, and a request
-that is retried replays the very same bytes. The content type comes from the bytes
-themselves (PNG, JPEG, WEBP), so an image is never sent as ``application/octet-stream``;
-any other file (which only an unknown model or ``validate_requests=False`` lets through) is
-typed by its file name, and as ``application/octet-stream`` when the name says nothing.
+that is retried replays the very same bytes. From there on they are never copied: a body
+(:func:`multipart_body`) holds the files' own bytes between its pieces of framing.
+
+The content type comes from the bytes themselves (PNG, JPEG, WEBP), so an image is never
+sent as ``application/octet-stream``; any other file (which only an unknown model or
+``validate_requests=False`` lets through) is typed by its file name, and as
+``application/octet-stream`` when the name says nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import mimetypes
 import os
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TypeAlias, cast
@@ -59,7 +63,7 @@ def _read_content(content: object, param: str) -> tuple[bytes, str | None]:
     if isinstance(content, bytes):
         return content, None
     if isinstance(content, (bytearray, memoryview)):
-        return bytes(content), None
+        return _snapshot(content), None
     if isinstance(content, (str, os.PathLike)):
         path = Path(content)
         try:
@@ -92,6 +96,22 @@ def _read_content(content: object, param: str) -> tuple[bytes, str | None]:
         "file object, or a (filename, content[, content_type]) tuple",
         param=param,
     )
+
+
+def _snapshot(content: bytearray | memoryview) -> bytes:
+    """Bytes that keep the content as it is now.
+
+    A buffer the caller can still change is copied: the request must send what was
+    validated, and every retry the same. A view of a whole ``bytes`` object is that object.
+    """
+    if (
+        isinstance(content, memoryview)
+        and isinstance(content.obj, bytes)
+        and content.c_contiguous
+        and content.nbytes == len(content.obj)
+    ):
+        return content.obj
+    return bytes(content)
 
 
 def _load(value: FileTypes, param: str) -> UploadFile:
@@ -186,3 +206,59 @@ def _form_value(value: object) -> str:
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value)
     return str(value)
+
+
+@attrs.frozen(kw_only=True)
+class MultipartBody:
+    """A ``multipart/form-data`` body as the pieces to send, in order.
+
+    The framing before, between and after the files is one piece each, and each file's
+    bytes are a piece of their own: the very object that was read, not a copy. A body
+    with one image is three writes to the connection, however many text fields it has.
+    """
+
+    content_type: str
+    pieces: tuple[bytes, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(len(piece) for piece in self.pieces)
+
+
+def multipart_body(
+    fields: Sequence[tuple[str, str]], files: Sequence[tuple[str, UploadFile]]
+) -> MultipartBody:
+    """The text fields, then the files, framed byte for byte as aiohttp's
+    ``FormData(quote_fields=False)`` frames them."""
+    boundary = uuid.uuid4().hex
+    pieces: list[bytes] = []
+    framing = bytearray()
+    for name, value in fields:
+        framing += _part_head(boundary, name, "text/plain; charset=utf-8")
+        framing += value.encode() + b"\r\n"
+    for name, upload in files:
+        framing += _part_head(boundary, name, upload.content_type, upload.filename)
+        pieces += (bytes(framing), upload.content)
+        framing = bytearray(b"\r\n")
+    framing += f"--{boundary}--\r\n".encode()
+    pieces.append(bytes(framing))
+    return MultipartBody(
+        content_type=f"multipart/form-data; boundary={boundary}", pieces=tuple(pieces)
+    )
+
+
+def _part_head(boundary: str, name: str, content_type: str, filename: str | None = None) -> bytes:
+    disposition = f'form-data; name="{_quoted(name)}"'
+    if filename is not None:
+        disposition += f'; filename="{_quoted(filename)}"'
+    head = f"--{boundary}\r\nContent-Type: {content_type}\r\nContent-Disposition: {disposition}"
+    return f"{head}\r\n\r\n".encode()
+
+
+def _quoted(text: str) -> str:
+    """``text`` inside a quoted header parameter: as it is (the API expects ``image[]``
+    literally, and UTF-8 names), but backslashes and quotes escaped, as aiohttp writes them,
+    and control characters percent-encoded, as browsers do: a CR or LF would end the header.
+    """
+    text = _CONTROL_CHARACTERS.sub(lambda match: f"%{ord(match[0]):02X}", text)
+    return text.replace("\\", "\\\\").replace('"', '\\"')

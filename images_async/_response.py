@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._converter import ResponseShapeError, parse_images_response, parse_stream_event
+from ._converter import ResponseShapeError, parse_images_chunks, parse_stream_event
 from ._errors import APIResponseValidationError, stream_event_error
 from ._models import CompletedImageEvent, ImagesResponse, ImageStreamEvent, UnknownStreamEvent
 from ._sse import SSEBlock, SSEParser, sse_blocks
@@ -88,11 +88,22 @@ def _validation_error(info: ResponseInfo, message: str, body: bytes) -> APIRespo
     )
 
 
-def _parse_images_body(info: ResponseInfo, content: bytes) -> ImagesResponse:
+def _body_start(chunks: list[bytes], size: int = 1000) -> bytes:
+    start = b""
+    for chunk in chunks:
+        start += chunk[: size - len(start)]
+        if len(start) == size:
+            break
+    return start  # and no name left holding a chunk
+
+
+def parse_images_body(info: ResponseInfo, chunks: list[bytes]) -> ImagesResponse:
+    """The body ``chunks`` make as an :class:`ImagesResponse`; parsing empties the list."""
+    head = _body_start(chunks)  # for an error: parsing drops the chunks as it goes
     try:
-        return parse_images_response(content)
+        return parse_images_chunks(chunks)
     except ResponseShapeError as exc:
-        raise _validation_error(info, f"unexpected response body: {exc}", content) from None
+        raise _validation_error(info, f"unexpected response body: {exc}", head) from None
 
 
 class ResponseInfo:
@@ -151,8 +162,21 @@ class RawResponse(ResponseInfo):
             retries_taken=retries_taken,
             elapsed=elapsed,
         )
-        #: The body as received, its content coding (gzip, deflate) undone.
-        self.content = content
+        self._chunks = [content]
+
+    @classmethod
+    def _from_chunks(cls, info: ResponseInfo, chunks: list[bytes]) -> RawResponse:
+        """Internal: ``info``'s response, its body the ``chunks`` read (joined if asked for)."""
+        self = cls.__new__(cls)
+        vars(self).update(vars(info), _chunks=chunks)
+        return self
+
+    @property
+    def content(self) -> bytes:
+        """The body as received, its content coding (gzip, deflate) undone."""
+        if len(self._chunks) != 1:
+            self._chunks = [b"".join(self._chunks)]
+        return self._chunks[0]
 
     @property
     def text(self) -> str:
@@ -164,7 +188,7 @@ class RawResponse(ResponseInfo):
 
     def parse(self) -> ImagesResponse:
         """The body as an :class:`ImagesResponse`."""
-        return _parse_images_body(self, self.content)
+        return parse_images_body(self, list(self._chunks))  # parsing empties the copied list
 
     def events(self) -> list[ImageStreamEvent]:
         """The events of a streamed call (``stream=True``) whose body was read in full.
@@ -181,7 +205,7 @@ class RawResponse(ResponseInfo):
     def __repr__(self) -> str:
         return (
             f"<RawResponse status_code={self.status_code} request_id={self.request_id!r} "
-            f"bytes={len(self.content)}>"
+            f"bytes={sum(map(len, self._chunks))}>"
         )
 
 
@@ -252,7 +276,7 @@ def _replayed_events(info: ResponseInfo, content: bytes) -> list[CompletedImageE
     they are handed on rather than lost. Images without inline data (or none at all) cannot
     be events: :class:`IncompleteStreamError` then carries the parsed answer.
     """
-    response = _parse_images_body(info, content)
+    response = parse_images_body(info, [content])
     if not response.data or any(image.b64_payload is None for image in response.data):
         message = "a stream=True call got plain JSON without inline images (see .response)"
         raise _incomplete(info, message, response)
@@ -302,17 +326,7 @@ class StreamedResponse(ResponseInfo):
         """Internal: the response ``info`` describes, its unread ``body`` capped at
         ``max_bytes`` decoded bytes."""
         self = cls.__new__(cls)
-        ResponseInfo.__init__(
-            self,
-            status_code=info.status_code,
-            headers=info.headers,
-            url=info._url,
-            retries_taken=info.retries_taken,
-            elapsed=info.elapsed,
-        )
-        self._response = body
-        self._max_bytes = max_bytes
-        self._consumed = False
+        vars(self).update(vars(info), _response=body, _max_bytes=max_bytes, _consumed=False)
         return self
 
     async def iter_bytes(self, chunk_size: int | None = None) -> AsyncGenerator[bytes, None]:
@@ -408,7 +422,7 @@ class StreamedResponse(ResponseInfo):
 
     async def parse(self) -> ImagesResponse:
         """Read the body and parse it as an :class:`ImagesResponse`."""
-        return _parse_images_body(self, await self.read())
+        return parse_images_body(self, [await self.read()])
 
     def _start_consuming(self) -> None:
         if self._consumed:

@@ -19,16 +19,23 @@ from ._config import ClientOptions
 from ._models import ImagesResponse
 from ._pacing import Pacer
 from ._prepare import PreparedRequest
-from ._response import ImageEventStream, RawResponse, ResponseInfo, StreamedResponse
+from ._response import (
+    ImageEventStream,
+    RawResponse,
+    ResponseInfo,
+    StreamedResponse,
+    parse_images_body,
+)
 from ._retry import with_retries
 from ._transport import ResponseStream, Transport
 
 
 class _Answer(NamedTuple):
-    """The successful attempt of a call: its response, its body if read, and the counts."""
+    """The successful attempt of a call: its response, its body if read (as the chunks it
+    arrived in), and the counts."""
 
     response: ResponseStream
-    content: bytes | None
+    chunks: list[bytes] | None
     info: ResponseInfo
 
 
@@ -40,22 +47,20 @@ class CallSender:
     options: ClientOptions
 
     async def parsed(self, request: PreparedRequest, pacer: Pacer | None = None) -> ImagesResponse:
-        """The body parsed as an :class:`ImagesResponse`."""
-        return (await self.raw(request, pacer)).parse()
+        """The body parsed as an :class:`ImagesResponse`.
+
+        Parsed straight from the chunks the body arrived in, which parsing consumes: the
+        body is never joined into one buffer.
+        """
+        answer = await self._send(request, pacer, read=True)
+        assert answer.chunks is not None
+        return parse_images_body(answer.info, answer.chunks)
 
     async def raw(self, request: PreparedRequest, pacer: Pacer | None = None) -> RawResponse:
         """The response with its body read in full (within the retried attempt)."""
         answer = await self._send(request, pacer, read=True)
-        assert answer.content is not None
-        info = answer.info
-        return RawResponse(
-            status_code=info.status_code,
-            headers=info.headers,
-            url=info.url,
-            content=answer.content,
-            retries_taken=info.retries_taken,
-            elapsed=info.elapsed,
-        )
+        assert answer.chunks is not None
+        return RawResponse._from_chunks(answer.info, answer.chunks)
 
     async def streamed(self, request: PreparedRequest) -> StreamedResponse:
         """The response with its body unread: the caller iterates and releases it."""
@@ -72,12 +77,12 @@ class CallSender:
         read_limit = options.max_response_bytes if read else None
         started = time.monotonic()
 
-        async def attempt() -> tuple[ResponseStream, bytes | None]:
+        async def attempt() -> tuple[ResponseStream, list[bytes] | None]:
             return await self.transport.send_once(
                 request, idempotency_key=key, timeout=options.timeout, read_limit=read_limit
             )
 
-        (response, content), retries_taken = await with_retries(
+        (response, chunks), retries_taken = await with_retries(
             attempt, options.retry_policy, pacer=pacer
         )
         info = ResponseInfo(
@@ -87,4 +92,4 @@ class CallSender:
             retries_taken=retries_taken,
             elapsed=datetime.timedelta(seconds=time.monotonic() - started),
         )
-        return _Answer(response, content, info)
+        return _Answer(response, chunks, info)

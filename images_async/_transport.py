@@ -5,7 +5,7 @@ call (and every derived client), so all calls draw from one connection pool. The
 sends ONE attempt (:meth:`Transport.send_once`); retrying is :mod:`._retry`'s business.
 
 Everything aiohttp raises is turned into the package's own exceptions in one place
-(:func:`_aiohttp_errors_mapped`). Responses leave as :class:`ResponseStream`: status,
+(:class:`_AiohttpErrorsMapped`). Responses leave as :class:`ResponseStream`: status,
 headers and a decoded, size-capped body (see :mod:`._decoding`); nothing of aiohttp shows
 through. :class:`PoolStats` is the public snapshot of the connection pool's counts.
 """
@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import io
 import json
 import platform
 import zlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
-from contextlib import aclosing, asynccontextmanager
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
 from typing import TypeAlias, TypeVar
 
 import aiohttp
 import attrs
+from aiohttp.abc import AbstractStreamWriter
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict
 from yarl import URL
 
@@ -38,7 +38,7 @@ from ._errors import (
     InvalidRequestError,
     status_error,
 )
-from ._files import UploadFile
+from ._files import MultipartBody, multipart_body
 from ._prepare import PreparedRequest
 from ._version import __version__
 
@@ -68,30 +68,48 @@ def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=timeout)
 
 
-def _encoded_body(request: PreparedRequest) -> aiohttp.FormData | bytes:
-    """A fresh body for one attempt: aiohttp consumes a FormData on send."""
+def _encoded_body(request: PreparedRequest) -> aiohttp.Payload | bytes:
+    """A fresh body for one attempt; the same bytes each time, read once and not copied."""
     if request.files:
-        return _multipart_form(request.form_fields, request.files)
+        return _MultipartPayload(multipart_body(request.form_fields, request.files))
     return json.dumps(request.json_body or {}, separators=(",", ":")).encode()
 
 
-def _multipart_form(
-    fields: Sequence[tuple[str, str]], files: Sequence[tuple[str, UploadFile]]
-) -> aiohttp.FormData:
-    # quote_fields=False keeps "image[]" literal in Content-Disposition, as the API expects.
-    form = aiohttp.FormData(quote_fields=False)
-    for name, value in fields:
-        form.add_field(name, value)
-    for name, upload in files:
-        # Raw bytes over 1 MiB make aiohttp warn (ResourceWarning) that they block the loop,
-        # an error under warnings-as-errors; a BytesIO is sent in chunks instead.
-        form.add_field(
-            name,
-            io.BytesIO(upload.content),
-            filename=upload.filename,
-            content_type=upload.content_type,
-        )
-    return form
+class _MultipartPayload(aiohttp.Payload):
+    """A :class:`MultipartBody` written piece by piece: each file in one write, uncopied.
+
+    Not ``FormData``: its ``BytesPayload`` warns above 1 MiB (``ResourceWarning``), its
+    ``BytesIOPayload`` copies the bytes, then writes them in slices (a loop turn per slice;
+    a thread hop on aiohttp 3.9), and it writes each boundary and header on its own. Fits
+    the payload interface of aiohttp 3.9 (``write``) to 3.14 (``write_with_length`` too).
+    """
+
+    _value: tuple[bytes, ...]
+    _size: int
+    _autoclose = True  # aiohttp >= 3.12: nothing to release
+
+    def __init__(self, body: MultipartBody) -> None:
+        super().__init__(body.pieces, content_type=body.content_type)
+        self._size = body.size
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        await self.write_with_length(writer, None)
+
+    async def write_with_length(
+        self, writer: AbstractStreamWriter, content_length: int | None
+    ) -> None:
+        left = self._size if content_length is None else content_length
+        for piece in self._value:
+            if left <= 0:
+                break
+            await writer.write(piece if len(piece) <= left else memoryview(piece)[:left])
+            left -= len(piece)
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return b"".join(self._value).decode(encoding, errors)
+
+    async def as_bytes(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return b"".join(self._value)
 
 
 @attrs.frozen(kw_only=True)
@@ -144,19 +162,30 @@ def _url_error_message(call: CallLabel, exc: BaseException) -> str:
     return f"connection error: {type(exc).__name__} ({call.method} {call.path})"
 
 
-@asynccontextmanager
-async def _aiohttp_errors_mapped(call: CallLabel) -> AsyncIterator[None]:
-    """Translate aiohttp and socket failures into :class:`APIConnectionError` subclasses."""
-    try:
-        yield
-    except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-        raise APITimeoutError(_timeout_message(call, exc)) from exc
-    except _QUOTING_A_URL as exc:
-        raise APIConnectionError(_url_error_message(call, exc)) from None
-    except aiohttp.ClientError as exc:
-        raise APIConnectionError(f"connection error: {exc or type(exc).__name__}") from exc
-    except OSError as exc:
-        raise APIConnectionError(f"connection error: {exc}") from exc
+class _AiohttpErrorsMapped:
+    """A ``with`` block turning aiohttp and socket failures into :class:`APIConnectionError`
+    subclasses. A plain class: a generator-based context manager costs more on every call."""
+
+    __slots__ = ("_call",)
+
+    def __init__(self, call: CallLabel) -> None:
+        self._call = call
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, traceback: object) -> None:
+        if exc is None:
+            return
+        call = self._call
+        if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+            raise APITimeoutError(_timeout_message(call, exc)) from exc
+        if isinstance(exc, _QUOTING_A_URL):
+            raise APIConnectionError(_url_error_message(call, exc)) from None
+        if isinstance(exc, aiohttp.ClientError):
+            raise APIConnectionError(f"connection error: {exc or type(exc).__name__}") from exc
+        if isinstance(exc, OSError):
+            raise APIConnectionError(f"connection error: {exc}") from exc
 
 
 class ResponseStream:
@@ -202,7 +231,7 @@ class ResponseStream:
 
     async def _decoded(self) -> AsyncGenerator[bytes, None]:
         inflater = self._inflater()
-        async with _aiohttp_errors_mapped(self._call):
+        with _AiohttpErrorsMapped(self._call):
             async for chunk in self._response.content.iter_any():
                 if inflater is None:
                     yield chunk
@@ -226,23 +255,30 @@ class ResponseStream:
         except zlib.error as exc:
             raise self.invalid(f"the body is not valid {inflater.coding} data: {exc}") from None
 
-    async def read(self, limit: int, *, what: str = "the response") -> bytes:
-        """The whole decoded body, capped as :meth:`chunks`. Always frees the connection."""
+    async def read_chunks(self, limit: int, *, what: str = "the response") -> list[bytes]:
+        """The whole decoded body as the chunks it arrived in (never joined: parsing takes
+        what it needs from them), capped as :meth:`chunks`. Always frees the connection."""
         try:
-            content = await self._read(limit, what)
+            if "Content-Encoding" in self.headers:
+                async with aclosing(self.chunks(limit, what=what)) as body:
+                    chunks = [chunk async for chunk in body]
+            else:  # the common case, without chunks()'s generators: one loop, one mapping
+                chunks = await self._plain_chunks(limit, what)
         except BaseException:
             self.close()  # a half-read connection cannot be reused
             raise
         self.release()
-        return content
+        return chunks
 
-    async def _read(self, limit: int, what: str) -> bytes:
-        length = self._response.content_length
-        if "Content-Encoding" not in self.headers and length is not None and length <= limit:
-            async with _aiohttp_errors_mapped(self._call):
-                return await self._response.read()  # the common case: one buffer, no joins
-        async with aclosing(self.chunks(limit, what=what)) as body:
-            return b"".join([chunk async for chunk in body])
+    async def _plain_chunks(self, limit: int, what: str) -> list[bytes]:
+        chunks, size, content = [], 0, self._response.content
+        with _AiohttpErrorsMapped(self._call):
+            while chunk := await content.readany():
+                size += len(chunk)
+                if size > limit:
+                    raise self.invalid(f"{what} is larger than max_response_bytes={limit}")
+                chunks.append(chunk)
+        return chunks
 
     async def read_prefix(self, limit: int) -> bytes:
         """The first ``limit`` decoded bytes, or fewer if the body will not decode further.
@@ -404,19 +440,19 @@ class Transport:
         idempotency_key: str,
         timeout: TimeoutTypes,
         read_limit: int | None = None,
-    ) -> tuple[ResponseStream, bytes | None]:
+    ) -> tuple[ResponseStream, list[bytes] | None]:
         """One attempt: a 2xx response, or the :class:`APIStatusError` of any other status.
 
         Every attempt of one call carries the same ``idempotency_key``, so the server can
         tell a retry from a new call. With a ``read_limit`` the body is read within the
-        attempt (at most that many bytes; a failure while reading is then retried); without,
-        it is left for the caller to stream.
+        attempt (at most that many bytes, as the chunks it arrived in; a failure while
+        reading is then retried); without, it is left for the caller to stream.
         """
         session = self._session_for_this_loop()
         url = self.url_for(request)
         call = CallLabel.of("POST", url, _client_timeout(timeout))
         headers = self._headers_for(request, idempotency_key)
-        async with _aiohttp_errors_mapped(call):
+        with _AiohttpErrorsMapped(call):
             response = ResponseStream(
                 await session.post(
                     url,
@@ -433,7 +469,7 @@ class Transport:
         if 200 <= response.status < 300:
             if read_limit is None:
                 return response, None
-            return response, await response.read(read_limit)
+            return response, await response.read_chunks(read_limit)
         body = await response.read_prefix(MAX_ERROR_BODY_BYTES)
         raise status_error(
             response.status,
@@ -455,7 +491,7 @@ class Transport:
         call = CallLabel.of("GET", target, _client_timeout(timeout))
         # Signed URLs carry their signature in the query: messages name the rest only.
         shown = target.with_user(None).with_query(None).with_fragment(None)
-        async with _aiohttp_errors_mapped(call):
+        with _AiohttpErrorsMapped(call):
             try:
                 opened = await session.get(
                     target,
@@ -476,7 +512,7 @@ class Transport:
                 body=_decode_error_body(body),
                 reason=f"downloading {shown} failed: {response.reason}",
             )
-        return await response.read(max_bytes, what=f"the image at {shown}")
+        return b"".join(await response.read_chunks(max_bytes, what=f"the image at {shown}"))
 
     def __repr__(self) -> str:
         return f"Transport(base_url={str(self.base_url)!r})"
