@@ -10,8 +10,13 @@ The sync ``Images`` is generated into ``_sync_client``; ``run_many`` is ``_fanou
 command line is ``cli/`` and the offline emulator ``testing/``.
 """
 
-from typing import TypeVar
+import importlib
+import sys
+from typing import TYPE_CHECKING, TypeVar
 
+# What a client's construction needs is imported now; every other public name is imported
+# on first use (PEP 562 ``__getattr__`` below), so ``import images_async`` does not pay for
+# request values, response parsing, fan-outs or the sync facade until they are used.
 from ._async_images import AsyncImages
 from ._config import Timeout
 from ._errors import (
@@ -38,49 +43,92 @@ from ._errors import (
     UnprocessableEntityError,
     UnsupportedFileInputError,
 )
-from ._fanout import FanOutProgress, Outcome, RequestT_co
-from ._files import FileContent, FileTypes
-from ._models import (
-    CompletedImageEvent,
-    Image,
-    ImagesResponse,
-    ImageStreamEvent,
-    InputTokensDetails,
-    OutputTokensDetails,
-    PartialImageEvent,
-    UnknownStreamEvent,
-    Usage,
-)
-from ._pacing import PacerState
-from ._request_values import (
-    EditRequest,
-    GenerateRequest,
-    ImageRequest,
-    RequestOptions,
-    RequestT,
-    VariationRequest,
-)
-from ._response import (
-    ImageEventStream,
-    IncompleteStreamError,
-    RawResponse,
-    RawResponseContext,
-    ResponseInfo,
-    StreamedResponse,
-    StreamingResponseContext,
-)
 from ._retry import RetryPolicy
-from ._sync_client import Images
-from ._sync_responses import (
-    ImagesWithRawResponse,
-    ImagesWithStreamingResponse,
-    SyncImageEventStream,
-    SyncStreamedResponse,
-)
-from ._sync_runtime import SyncFacade
 from ._transport import HTTPSession, PoolStats
 from ._version import __version__
-from ._views import AsyncImagesWithRawResponse, AsyncImagesWithStreamingResponse
+
+if TYPE_CHECKING:
+    from ._fanout import FanOutProgress, Outcome, RequestT_co
+    from ._files import FileContent, FileTypes
+    from ._models import (
+        CompletedImageEvent,
+        Image,
+        ImagesResponse,
+        ImageStreamEvent,
+        InputTokensDetails,
+        OutputTokensDetails,
+        PartialImageEvent,
+        UnknownStreamEvent,
+        Usage,
+    )
+    from ._pacing import PacerState
+    from ._request_values import (
+        EditRequest,
+        GenerateRequest,
+        ImageRequest,
+        RequestOptions,
+        RequestT,
+        VariationRequest,
+    )
+    from ._response import (
+        ImageEventStream,
+        IncompleteStreamError,
+        RawResponse,
+        RawResponseContext,
+        ResponseInfo,
+        StreamedResponse,
+        StreamingResponseContext,
+    )
+    from ._sync_client import Images
+    from ._sync_responses import (
+        ImagesWithRawResponse,
+        ImagesWithStreamingResponse,
+        SyncImageEventStream,
+        SyncStreamedResponse,
+    )
+    from ._sync_runtime import SyncFacade
+    from ._views import AsyncImagesWithRawResponse, AsyncImagesWithStreamingResponse
+
+#: The module defining each public name imported on first use; keep in step with the
+#: ``TYPE_CHECKING`` imports above, which are what type checkers see.
+_LAZY_NAMES = {
+    "FanOutProgress": "._fanout",
+    "Outcome": "._fanout",
+    "RequestT_co": "._fanout",
+    "FileContent": "._files",
+    "FileTypes": "._files",
+    "CompletedImageEvent": "._models",
+    "Image": "._models",
+    "ImagesResponse": "._models",
+    "ImageStreamEvent": "._models",
+    "InputTokensDetails": "._models",
+    "OutputTokensDetails": "._models",
+    "PartialImageEvent": "._models",
+    "UnknownStreamEvent": "._models",
+    "Usage": "._models",
+    "PacerState": "._pacing",
+    "EditRequest": "._request_values",
+    "GenerateRequest": "._request_values",
+    "ImageRequest": "._request_values",
+    "RequestOptions": "._request_values",
+    "RequestT": "._request_values",
+    "VariationRequest": "._request_values",
+    "ImageEventStream": "._response",
+    "IncompleteStreamError": "._response",
+    "RawResponse": "._response",
+    "RawResponseContext": "._response",
+    "ResponseInfo": "._response",
+    "StreamedResponse": "._response",
+    "StreamingResponseContext": "._response",
+    "Images": "._sync_client",
+    "ImagesWithRawResponse": "._sync_responses",
+    "ImagesWithStreamingResponse": "._sync_responses",
+    "SyncImageEventStream": "._sync_responses",
+    "SyncStreamedResponse": "._sync_responses",
+    "SyncFacade": "._sync_runtime",
+    "AsyncImagesWithRawResponse": "._views",
+    "AsyncImagesWithStreamingResponse": "._views",
+}
 
 __all__ = [
     "APIConnectionError",
@@ -150,15 +198,43 @@ __all__ = [
 ]
 
 
-def _present_as_public() -> None:
+def _present_as_public(value: object) -> None:
     # Each public class says it lives here, where users import it from, rather than in the
     # private module that defines it: reprs, tracebacks, pickles and the docs' cross
     # references then all name ``images_async.X``.
-    for name in __all__:
-        value = globals()[name]
-        is_named = isinstance(value, (type, TypeVar))
-        if is_named and value.__module__.startswith(f"{__name__}._"):
-            value.__module__ = __name__
+    is_named = isinstance(value, (type, TypeVar))
+    if is_named and value.__module__.startswith(f"{__name__}._"):
+        value.__module__ = __name__
 
 
-_present_as_public()
+def _load_lazy_name(name: str) -> object:
+    """Import the module defining ``name``, present what it loaded, and keep ``name`` here."""
+    importlib.import_module(_LAZY_NAMES[name], __name__)
+    # Importing one module may load others that define public names too (the sync facade
+    # loads nearly all of them), and a client's calls load some before any is named here:
+    # present every public name whose module is loaded by now, not only ``name``.
+    for lazy_name, module_name in _LAZY_NAMES.items():
+        module = sys.modules.get(f"{__name__}{module_name}")
+        if module is not None and lazy_name not in globals():
+            value = getattr(module, lazy_name)
+            _present_as_public(value)
+            globals()[lazy_name] = value
+    return globals()[name]
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above, and flag misspelt names
+
+    def __getattr__(name: str) -> object:
+        if name in _LAZY_NAMES:
+            return _load_lazy_name(name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+for _name in __all__:
+    if _name not in _LAZY_NAMES:
+        _present_as_public(globals()[_name])
+del _name

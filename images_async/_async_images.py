@@ -23,7 +23,7 @@ from collections.abc import (
 )
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
 from yarl import URL
 
@@ -41,17 +41,20 @@ from ._config import (
     checked_timeout,
 )
 from ._errors import ImageDecodeError, MissingAPIKeyError
-from ._fanout import FanOut, FanOutProgress, Outcome
-from ._files import FileTypes
-from ._models import Image, ImagesResponse
-from ._pacing import Pacer
-from ._prepare import prepare_edit, prepare_generate, prepare_request_value, prepare_variation
-from ._request_values import RequestT
-from ._response import ImageEventStream
 from ._retry import RetryPolicy
-from ._sending import CallSender
 from ._transport import HTTPSession, PoolStats, Transport
-from ._views import AsyncImagesWithRawResponse, AsyncImagesWithStreamingResponse
+
+# Constructing a client needs only the options and the transport above. Building requests,
+# parsing responses, the views and fan-outs are imported by the methods that use them, so
+# ``import images_async`` stays cheap (their attrs classes and cattrs hooks cost time).
+if TYPE_CHECKING:
+    from ._fanout import FanOutProgress, Outcome
+    from ._files import FileTypes
+    from ._models import Image, ImagesResponse
+    from ._request_values import RequestT
+    from ._response import ImageEventStream
+    from ._sending import CallSender
+    from ._views import AsyncImagesWithRawResponse, AsyncImagesWithStreamingResponse
 
 
 class AsyncImages:
@@ -133,6 +136,8 @@ class AsyncImages:
 
     @property
     def _sender(self) -> CallSender:
+        from ._sending import CallSender
+
         return CallSender(self._transport, self._options)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -211,11 +216,15 @@ class AsyncImages:
     @functools.cached_property
     def with_raw_response(self) -> AsyncImagesWithRawResponse:
         """The same methods, returning a :class:`RawResponse` (status, headers, body)."""
+        from ._views import AsyncImagesWithRawResponse
+
         return AsyncImagesWithRawResponse(self)
 
     @functools.cached_property
     def with_streaming_response(self) -> AsyncImagesWithStreamingResponse:
         """The same methods, each giving an unread :class:`StreamedResponse`."""
+        from ._views import AsyncImagesWithStreamingResponse
+
         return AsyncImagesWithStreamingResponse(self)
 
     # -- endpoints -------------------------------------------------------------------------
@@ -329,6 +338,8 @@ class AsyncImages:
         the client's for this call. Bad parameters raise :class:`InvalidRequestError`
         before anything is sent.
         """
+        from ._prepare import prepare_generate
+
         request = await prepare_generate(
             self._options.validate_requests,
             prompt=prompt,
@@ -466,6 +477,8 @@ class AsyncImages:
         a stream of events (:class:`ImageEventStream`). Bad parameters or files raise
         :class:`InvalidRequestError` before anything is sent.
         """
+        from ._prepare import prepare_edit
+
         request = await prepare_edit(
             self._options.validate_requests,
             image=image,
@@ -514,6 +527,8 @@ class AsyncImages:
         ``(filename, content[, content_type])`` tuple. Parameters left as None are not sent.
         Bad parameters or files raise :class:`InvalidRequestError` before anything is sent.
         """
+        from ._prepare import prepare_variation
+
         request = await prepare_variation(
             self._options.validate_requests,
             image=image,
@@ -555,6 +570,10 @@ class AsyncImages:
         releases their connections (after ``break`` that happens when the iterator is
         closed or garbage collected).
         """
+        from ._fanout import FanOut
+        from ._pacing import Pacer
+        from ._prepare import prepare_request_value
+
         pacer = Pacer(
             concurrency=concurrency,
             requests_per_minute=requests_per_minute,

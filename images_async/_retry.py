@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
 from ._errors import APIConnectionError, APIResponseValidationError, APIStatusError
 from ._headers import server_requested_wait, server_retry_verdict
-from ._pacing import Pacer
+
+if TYPE_CHECKING:
+    from ._pacing import Pacer
 
 _T = TypeVar("_T")
 

@@ -184,6 +184,8 @@ ASYNC_VIEWS_SPEC = ViewsSpec(
         "AsyncStreamingView": "images_async._view_base",
         "RawResponseContext": "images_async._response",
         "StreamingResponseContext": "images_async._response",
+        # AsyncImages imports the preparers where it calls them, not at the top of its module.
+        **dict.fromkeys(VIEW_CALLEES.values(), "images_async._prepare"),
     },
     renames={},
     regenerate=REGENERATE,

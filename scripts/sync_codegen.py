@@ -130,6 +130,11 @@ class Rules:
             source = _absolute(node.module, node.level, module)
             for alias in node.names:
                 self._known[alias.asname or alias.name] = (source, alias.name)
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            # Names the source imports for its annotations only (to import faster): the
+            # generated module needs them all the same, and imports them at run time.
+            for child in node.body:
+                self._learn(child)
         elif isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             self._known[node.name] = (module, node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
@@ -170,6 +175,13 @@ class Rules:
             alias = ast.alias(imported, None if imported == name else name)
             nodes.append(ast.ImportFrom(relative.lstrip(".") or None, [alias], level))
         return nodes
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """Whether an ``if`` tests ``TYPE_CHECKING`` (or ``typing.TYPE_CHECKING``)."""
+    if isinstance(test, ast.Attribute):
+        return test.attr == "TYPE_CHECKING"
+    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
 
 
 def _whole_word(word: str) -> str:
