@@ -135,6 +135,6 @@ def vendor_openapi(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Compare client CPU and memory with bare aiohttp and openai (run.py options after --)."""
+    """Benchmark CPU and memory against bare aiohttp and openai (run.py options after --)."""
     install_project(session, "bench")
     session.run("python", "benchmarks/run.py", *session.posargs)

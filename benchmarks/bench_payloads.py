@@ -1,8 +1,10 @@
-"""The fixed response bodies the benchmark server sends, built the same way on every run.
+"""The fixed images and response bodies of the benchmark, built the same way on every run.
 
-Two ``ImagesResponse`` bodies in the shape a GPT image model answers with: ``small`` carries
+Three ``ImagesResponse`` bodies in the shape a GPT image model answers with: ``small`` carries
 an 8x8 PNG (100 base64 characters), ``large`` a 1024x1024 RGB PNG of about 1.1 MB (about
-1.5 MB of base64), like a real ``gpt-image-1`` answer. The PNGs are real, decodable images.
+1.5 MB of base64), like a real ``gpt-image-1`` answer, and ``save`` ten 8 MB PNGs in one
+response (about 112 MB of JSON). The upload scenario sends a 3.5 MB square PNG. Every PNG is
+a real, decodable image made of random pixels, so it does not compress.
 """
 
 from __future__ import annotations
@@ -13,16 +15,25 @@ import random
 
 from images_async.testing.png_codec import encode_png, solid_png
 
-#: Which body a request gets is chosen by this word in its prompt (the server only
+#: Which body a generate request gets is chosen by a word in its prompt (the server only
 #: searches the raw request body for it, so every client sends the same kind of request).
 LARGE_MARKER = "large"
+SAVE_MARKER = "tenfold"
 SMALL_PROMPT = "small: a sea otter in a beret"
 LARGE_PROMPT = f"{LARGE_MARKER}: a sea otter in a beret"
+SAVE_PROMPT = f"{SAVE_MARKER}: a sea otter in a beret"
+EDIT_PROMPT = "put a beret on the sea otter"
 
+#: Images in the ``save`` response (``n=10``).
+SAVE_IMAGES = 10
 _LARGE_SIDE = 1024
 _RGB = 3
-#: Random bytes per row (the rest is zeros): tuned so the PNG compresses to about 1.1 MB.
+#: Random bytes per row of the large image (the rest is zeros): tuned so the PNG compresses
+#: to about 1.1 MB, the size of a real 1024x1024 answer.
 _RANDOM_BYTES_PER_ROW = 1100
+#: Square RGB images of random pixels: 1672 x 1672 x 3 is 8.0 MiB, 1080 x 1080 x 3 is 3.5 MB.
+_SAVE_SIDE = 1672
+_UPLOAD_SIDE = 1080
 
 
 def small_png() -> bytes:
@@ -38,21 +49,43 @@ def large_png() -> bytes:
     return encode_png(_LARGE_SIDE, _LARGE_SIDE, rows, alpha=False)
 
 
-def images_response_body(png: bytes) -> bytes:
-    """A compact JSON ``ImagesResponse`` with one ``b64_json`` image, as the API sends it."""
+def _noise_png(side: int) -> bytes:
+    """A square RGB PNG of random pixels: its size is about ``side * side * 3`` bytes."""
+    rng = random.Random(side)
+    return encode_png(side, side, (rng.randbytes(side * _RGB) for _ in range(side)), alpha=False)
+
+
+def save_png() -> bytes:
+    """One image of the ``save`` response: 8 MB of PNG that does not compress."""
+    return _noise_png(_SAVE_SIDE)
+
+
+def upload_png() -> bytes:
+    """The image every edit uploads: a 3.5 MB square PNG that does not compress."""
+    return _noise_png(_UPLOAD_SIDE)
+
+
+def b64_length(size: int) -> int:
+    """How many base64 characters encode ``size`` bytes."""
+    return 4 * ((size + 2) // 3)
+
+
+def images_response_body(png: bytes, count: int = 1) -> bytes:
+    """A compact JSON ``ImagesResponse`` with ``count`` copies of one ``b64_json`` image."""
+    encoded = base64.b64encode(png).decode("ascii")
     document = {
         "created": 1_764_028_800,
-        "data": [{"b64_json": base64.b64encode(png).decode("ascii")}],
+        "data": [{"b64_json": encoded} for _ in range(count)],
         "background": "opaque",
         "output_format": "png",
         "quality": "low",
         "size": "1024x1024",
         "usage": {
             "input_tokens": 12,
-            "output_tokens": 272,
-            "total_tokens": 284,
+            "output_tokens": 272 * count,
+            "total_tokens": 12 + 272 * count,
             "input_tokens_details": {"text_tokens": 12, "image_tokens": 0},
-            "output_tokens_details": {"image_tokens": 272, "text_tokens": 0},
+            "output_tokens_details": {"image_tokens": 272 * count, "text_tokens": 0},
         },
     }
     return json.dumps(document, separators=(",", ":")).encode()

@@ -1,26 +1,33 @@
-"""The clients being compared: each sends the same generate call and decodes the image.
+"""The clients being compared, each making one kind of call the way an application would.
 
-A peer is opened against a base URL with a concurrency (tasks for async peers, threads for
-sync ones) and gives a *batch* function: ``batch(prompt, requests)`` makes that many calls
-at that concurrency and returns the total number of decoded image bytes, which the caller
-checks. Every peer decodes each image to bytes, as an application would before using it.
+A *client* here is opened against the benchmark server and gives a function that makes one
+call and returns how much it got: decoded image bytes (``decode``, ``edit``, ``save``: the
+bytes written) or base64 characters (``b64``), which the worker checks. The operations:
+
+- ``decode``: generate, then decode every image to bytes;
+- ``b64``: generate, then read every image's ``b64_json`` string (no decoding);
+- ``edit``: upload the 3.5 MB PNG to ``/images/edits``, then decode the answer;
+- ``save``: generate, then write every image to a file in a temporary directory.
+
+Only public APIs of images_async are used, so a peer runs against any version of it; a
+version that lacks an API a peer needs raises :class:`PeerUnavailable` (reported as skipped).
+How calls are spread over tasks or threads is :mod:`bench_runners`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
+import dataclasses
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+import warnings
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
 
-from images_async import AsyncImages, GenerateRequest, Images
-from images_async._loop_thread import LoopThread
+import images_async
 
 API_KEY: Final = "sk-benchmark"
 MODEL: Final = "gpt-image-1"
@@ -31,130 +38,195 @@ CALL_TIMEOUT: Final = 120.0
 
 AsyncCall = Callable[[str], Coroutine[Any, Any, int]]
 SyncCall = Callable[[str], int]
-AsyncBatch = Callable[[str, int], Awaitable[int]]
-SyncBatch = Callable[[str, int], int]
-AsyncPeer = Callable[[str, int], AbstractAsyncContextManager[AsyncBatch]]
-ThreadPeer = Callable[[str, int], AbstractContextManager[SyncBatch]]
 
 
-def _gathered(call: AsyncCall, concurrency: int) -> AsyncBatch:
-    """``asyncio.gather`` of every call, at most ``concurrency`` at once (a semaphore)."""
-
-    async def batch(prompt: str, requests: int) -> int:
-        semaphore = asyncio.Semaphore(concurrency)
-
-        async def one() -> int:
-            async with semaphore:
-                return await call(prompt)
-
-        return sum(await asyncio.gather(*(one() for _ in range(requests))))
-
-    return batch
+class PeerUnavailable(Exception):
+    """The images_async being measured lacks an API this peer needs."""
 
 
-@contextlib.contextmanager
-def _threaded(call: SyncCall, threads: int) -> Iterator[SyncBatch]:
-    """``threads`` threads that split the calls of a batch evenly between them."""
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """What every client is opened with."""
 
-    def share(prompt: str, count: int) -> int:
-        return sum(call(prompt) for _ in range(count))
-
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bench") as pool:
-
-        def batch(prompt: str, requests: int) -> int:
-            counts = [requests // threads + (i < requests % threads) for i in range(threads)]
-            futures = [pool.submit(share, prompt, count) for count in counts if count]
-            return sum(future.result(CALL_TIMEOUT) for future in futures)
-
-        yield batch
+    base_url: str
+    connections: int
+    op: str
+    """``decode``, ``b64``, ``edit`` or ``save``."""
+    upload: bytes = b""
+    """The PNG that ``edit`` sends."""
+    directory: Path = Path()
+    """Where ``save`` writes its files (one file per image, replaced by every call)."""
 
 
-# -- bare aiohttp: the floor any aiohttp-based client is compared with ----------------------
+def _require(owner: object, *names: str) -> None:
+    for name in names:
+        if not hasattr(owner, name):
+            raise PeerUnavailable(f"{getattr(owner, '__name__', owner)} has no {name}")
+
+
+#: The client methods and ``Image`` members each operation needs.
+_CLIENT_NEEDS = {
+    "decode": ("generate",),
+    "b64": ("generate",),
+    "edit": ("edit",),
+    "save": ("generate", "save_image"),
+}
+_IMAGE_NEEDS = {"decode": ("decode",), "b64": ("b64_json",), "edit": ("decode",), "save": ()}
+
+
+def _require_api(client: str, op: str) -> None:
+    """Raise PeerUnavailable if the images_async in use lacks what ``op`` needs."""
+    _require(images_async, client, "Image")
+    _require(getattr(images_async, client), *_CLIENT_NEEDS[op])
+    _require(images_async.Image, *_IMAGE_NEEDS[op])
+
+
+def _write(directory: Path, index: int, content: bytes) -> int:
+    (directory / f"{index}.png").write_bytes(content)
+    return len(content)
+
+
+# -- bare aiohttp: the reference every ratio is taken against ----------------------------
 
 
 @contextlib.asynccontextmanager
-async def _aiohttp_call(base_url: str, connections: int) -> AsyncIterator[AsyncCall]:
-    url = f"{base_url}/images/generations"
+async def bare_aiohttp(setup: Setup) -> AsyncIterator[AsyncCall]:
+    """One ClientSession: post, ``read``, ``json.loads``, then ``base64.b64decode``."""
     headers = {"Authorization": f"Bearer {API_KEY}"}
-    connector = aiohttp.TCPConnector(limit=connections)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    if setup.op == "edit":
+        # aiohttp warns (ResourceWarning) about every bytes body over 1 MiB, suggesting a
+        # file object instead. This peer sends the bytes on purpose, as the plain way to
+        # post an upload you already hold, so exactly that warning is silenced here.
+        warnings.filterwarnings(
+            "ignore",
+            message="Sending a large body directly with raw bytes",
+            category=ResourceWarning,
+        )
+    connector = aiohttp.TCPConnector(limit=setup.connections)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
-        async def call(prompt: str) -> int:
-            payload = {"prompt": prompt, "model": MODEL, "size": SIZE, "quality": QUALITY}
-            async with session.post(url, json=payload, headers=headers) as response:
+        async def post(path: str, **kwargs: Any) -> Any:
+            async with session.post(f"{setup.base_url}{path}", **kwargs) as response:
                 response.raise_for_status()
                 body = await response.read()
-            document = json.loads(body)
-            return sum(len(base64.b64decode(item["b64_json"])) for item in document["data"])
+            return json.loads(body)
 
-        yield call
+        async def generate(prompt: str) -> Any:
+            payload = {"prompt": prompt, "model": MODEL, "size": SIZE, "quality": QUALITY}
+            return await post("/images/generations", json=payload)
 
+        async def decode(prompt: str) -> int:
+            data = (await generate(prompt))["data"]
+            return sum(len(base64.b64decode(item["b64_json"])) for item in data)
 
-@contextlib.asynccontextmanager
-async def bare_aiohttp(base_url: str, concurrency: int) -> AsyncIterator[AsyncBatch]:
-    """One ClientSession: post JSON, ``json.loads`` the body, base64-decode the image."""
-    async with _aiohttp_call(base_url, concurrency) as call:
-        yield _gathered(call, concurrency)
+        async def b64(prompt: str) -> int:
+            return sum(len(item["b64_json"]) for item in (await generate(prompt))["data"])
 
+        async def edit(prompt: str) -> int:
+            form = aiohttp.FormData()
+            form.add_field("image", setup.upload, filename="image.png", content_type="image/png")
+            for name, value in (("prompt", prompt), ("model", MODEL), ("quality", QUALITY)):
+                form.add_field(name, value)
+            data = (await post("/images/edits", data=form))["data"]
+            return sum(len(base64.b64decode(item["b64_json"])) for item in data)
 
-@contextlib.contextmanager
-def bare_aiohttp_threads(base_url: str, threads: int) -> Iterator[SyncBatch]:
-    """The same calls from ``threads`` threads, each handed to one event loop thread.
+        async def save(prompt: str) -> int:
+            data = (await generate(prompt))["data"]
+            return sum(
+                _write(setup.directory, index, base64.b64decode(item["b64_json"]))
+                for index, item in enumerate(data)
+            )
 
-    The least a sync facade over aiohttp can cost: what ``Images`` adds beyond this is its
-    own overhead, not the price of crossing threads. The loop thread is the one ``Images``
-    runs on (:class:`images_async._loop_thread.LoopThread`), so only the client differs.
-    """
-    loop = LoopThread(name="bench-loop")
-    try:
-        stack = contextlib.AsyncExitStack()
-        async_call = loop.run(stack.enter_async_context(_aiohttp_call(base_url, threads)))
-        try:
-
-            def call(prompt: str) -> int:
-                return loop.run(async_call(prompt))
-
-            with _threaded(call, threads) as batch:
-                yield batch
-        finally:
-            loop.run(stack.aclose())
-    finally:
-        loop.close()
+        yield {"decode": decode, "b64": b64, "edit": edit, "save": save}[setup.op]
 
 
 # -- images_async -----------------------------------------------------------------------------
 
 
-def _async_images(base_url: str, connections: int) -> AsyncImages:
-    return AsyncImages(
-        api_key=API_KEY, base_url=base_url, max_retries=0, max_connections=connections
-    )
+def _client_options(setup: Setup) -> dict[str, Any]:
+    return {
+        "api_key": API_KEY,
+        "base_url": setup.base_url,
+        "max_retries": 0,
+        "max_connections": setup.connections,
+    }
 
 
 @contextlib.asynccontextmanager
-async def async_images(base_url: str, concurrency: int) -> AsyncIterator[AsyncBatch]:
-    """``AsyncImages.generate`` under ``asyncio.gather`` and a semaphore."""
-    async with _async_images(base_url, concurrency) as images:
+async def async_images(setup: Setup) -> AsyncIterator[AsyncCall]:
+    """One ``AsyncImages``: ``generate`` or ``edit``, then the image's public accessors."""
+    _require_api("AsyncImages", setup.op)
+    async with images_async.AsyncImages(**_client_options(setup)) as images:
 
-        async def call(prompt: str) -> int:
+        async def decode(prompt: str) -> int:
             result = await images.generate(prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY)
             return sum(len(image.decode()) for image in result.data)
 
-        yield _gathered(call, concurrency)
+        async def b64(prompt: str) -> int:
+            result = await images.generate(prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY)
+            return sum(len(image.b64_json or "") for image in result.data)
+
+        async def edit(prompt: str) -> int:
+            result = await images.edit(
+                image=setup.upload, prompt=prompt, model=MODEL, quality=QUALITY
+            )
+            return sum(len(image.decode()) for image in result.data)
+
+        async def save(prompt: str) -> int:
+            result = await images.generate(prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY)
+            written = 0
+            for index, image in enumerate(result.data):
+                path = await images.save_image(image, setup.directory / f"{index}.png")
+                written += path.stat().st_size
+            return written
+
+        yield {"decode": decode, "b64": b64, "edit": edit, "save": save}[setup.op]
+
+
+@contextlib.contextmanager
+def sync_images(setup: Setup) -> Iterator[SyncCall]:
+    """One ``Images`` (the sync facade), shared by every calling thread."""
+    _require_api("Images", setup.op)
+    with images_async.Images(**_client_options(setup)) as images:
+
+        def decode(prompt: str) -> int:
+            result = images.generate(prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY)
+            return sum(len(image.decode()) for image in result.data)
+
+        def b64(prompt: str) -> int:
+            result = images.generate(prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY)
+            return sum(len(image.b64_json or "") for image in result.data)
+
+        def edit(prompt: str) -> int:
+            result = images.edit(image=setup.upload, prompt=prompt, model=MODEL, quality=QUALITY)
+            return sum(len(image.decode()) for image in result.data)
+
+        def save(prompt: str) -> int:
+            result = images.generate(prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY)
+            return sum(
+                images.save_image(image, setup.directory / f"{index}.png").stat().st_size
+                for index, image in enumerate(result.data)
+            )
+
+        yield {"decode": decode, "b64": b64, "edit": edit, "save": save}[setup.op]
 
 
 @contextlib.asynccontextmanager
-async def async_images_run_many(base_url: str, concurrency: int) -> AsyncIterator[AsyncBatch]:
-    """The same calls as :func:`async_images`, made by ``AsyncImages.run_many``."""
-    async with _async_images(base_url, concurrency) as images:
+async def run_many_images(
+    setup: Setup,
+) -> AsyncIterator[Callable[[str, int], Coroutine[Any, Any, int]]]:
+    """A whole batch of ``decode`` calls made by ``AsyncImages.run_many``."""
+    _require(images_async, "AsyncImages", "GenerateRequest")
+    _require(images_async.AsyncImages, "run_many")
+    async with images_async.AsyncImages(**_client_options(setup)) as images:
 
         async def batch(prompt: str, requests: int) -> int:
             generated = (
-                GenerateRequest(prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY)
+                images_async.GenerateRequest(prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY)
                 for _ in range(requests)
             )
             total = 0
-            fan_out = images.run_many(generated, concurrency=concurrency)
+            fan_out = images.run_many(generated, concurrency=setup.connections)
             async with contextlib.aclosing(fan_out) as outcomes:
                 async for outcome in outcomes:
                     total += sum(len(image.decode()) for image in outcome.unwrap().data)
@@ -163,64 +235,62 @@ async def async_images_run_many(base_url: str, concurrency: int) -> AsyncIterato
         yield batch
 
 
-@contextlib.contextmanager
-def images_threads(base_url: str, threads: int) -> Iterator[SyncBatch]:
-    """One ``Images`` (the sync facade) shared by ``threads`` threads."""
-    images = Images(api_key=API_KEY, base_url=base_url, max_retries=0, max_connections=threads)
-    with images:
-
-        def call(prompt: str) -> int:
-            result = images.generate(prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY)
-            return sum(len(image.decode()) for image in result.data)
-
-        with _threaded(call, threads) as batch:
-            yield batch
-
-
 # -- the official openai SDK (optional) ------------------------------------------------------
 
 
+def _sdk_count(op: str, result: Any, directory: Path) -> int:
+    images = result.data or []
+    if op == "b64":
+        return sum(len(image.b64_json or "") for image in images)
+    decoded = [base64.b64decode(image.b64_json or "") for image in images]
+    if op == "save":
+        return sum(_write(directory, index, content) for index, content in enumerate(decoded))
+    return sum(len(content) for content in decoded)
+
+
 @contextlib.asynccontextmanager
-async def async_openai(base_url: str, concurrency: int) -> AsyncIterator[AsyncBatch]:
-    """``AsyncOpenAI().images.generate`` under ``asyncio.gather`` and a semaphore."""
+async def async_openai(setup: Setup) -> AsyncIterator[AsyncCall]:
+    """``AsyncOpenAI().images``: ``generate`` or ``edit``, then ``b64decode``."""
     from openai import AsyncOpenAI  # optional: only imported when this peer runs
 
-    async with AsyncOpenAI(api_key=API_KEY, base_url=base_url, max_retries=0) as client:
+    async with AsyncOpenAI(api_key=API_KEY, base_url=setup.base_url, max_retries=0) as client:
 
         async def call(prompt: str) -> int:
-            result = await client.images.generate(
-                prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY
-            )
-            images = result.data or []
-            return sum(len(base64.b64decode(image.b64_json or "")) for image in images)
+            if setup.op == "edit":
+                upload = ("image.png", setup.upload, "image/png")
+                result = await client.images.edit(
+                    image=upload, prompt=prompt, model=MODEL, quality=QUALITY
+                )
+            else:
+                result = await client.images.generate(
+                    prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY
+                )
+            return _sdk_count(setup.op, result, setup.directory)
 
-        yield _gathered(call, concurrency)
+        yield call
 
 
 @contextlib.contextmanager
-def openai_threads(base_url: str, threads: int) -> Iterator[SyncBatch]:
-    """One ``OpenAI`` client shared by ``threads`` threads."""
+def sync_openai(setup: Setup) -> Iterator[SyncCall]:
+    """One ``OpenAI`` client shared by every calling thread."""
     from openai import OpenAI  # optional: only imported when this peer runs
 
-    with OpenAI(api_key=API_KEY, base_url=base_url, max_retries=0) as client:
+    with OpenAI(api_key=API_KEY, base_url=setup.base_url, max_retries=0) as client:
 
         def call(prompt: str) -> int:
-            result = client.images.generate(prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY)
-            images = result.data or []
-            return sum(len(base64.b64decode(image.b64_json or "")) for image in images)
+            if setup.op == "edit":
+                upload = ("image.png", setup.upload, "image/png")
+                result = client.images.edit(
+                    image=upload, prompt=prompt, model=MODEL, quality=QUALITY
+                )
+            else:
+                result = client.images.generate(
+                    prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY
+                )
+            return _sdk_count(setup.op, result, setup.directory)
 
-        with _threaded(call, threads) as batch:
-            yield batch
+        yield call
 
 
-ASYNC_PEERS: Final[dict[str, AsyncPeer]] = {
-    "aiohttp": bare_aiohttp,
-    "async-images": async_images,
-    "run-many": async_images_run_many,
-    "async-openai": async_openai,
-}
-THREAD_PEERS: Final[dict[str, ThreadPeer]] = {
-    "aiohttp-threads": bare_aiohttp_threads,
-    "images-threads": images_threads,
-    "openai-threads": openai_threads,
-}
+ASYNC_CLIENTS: Final = {"aiohttp": bare_aiohttp, "images": async_images, "openai": async_openai}
+SYNC_CLIENTS: Final = {"images": sync_images, "openai": sync_openai}

@@ -1,10 +1,12 @@
 """A minimal Images API server with precomputed answers, run in its own process.
 
-Running this file serves ``POST /v1/images/generations`` on 127.0.0.1 (ephemeral port) and
-answers every request with one of two fixed bodies (:mod:`bench_payloads`), so the server
-does as little work as possible and none of it is counted as client CPU. It prints one JSON
-line (port and decoded image sizes) when ready, and stops when its stdin closes or on
-SIGTERM/SIGINT. :class:`ServerProcess` starts and stops it from the benchmark runner.
+Running this file serves ``POST /v1/images/generations`` and ``POST /v1/images/edits`` on
+127.0.0.1 (ephemeral port). A generation gets one of three fixed bodies (:mod:`bench_payloads`),
+chosen by a word in the request; an edit reads the whole multipart upload and gets the small
+body. The server does as little work as possible and none of it is counted as client CPU.
+It prints one JSON line (port, decoded image sizes, body sizes) when ready, and stops when
+its stdin closes or on SIGTERM/SIGINT. :class:`ServerProcess` starts and stops it from the
+benchmark runner.
 """
 
 from __future__ import annotations
@@ -21,25 +23,46 @@ from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
-from bench_payloads import LARGE_MARKER, images_response_body, large_png, small_png
+from bench_payloads import (
+    LARGE_MARKER,
+    SAVE_IMAGES,
+    SAVE_MARKER,
+    images_response_body,
+    large_png,
+    save_png,
+    small_png,
+)
 
 HOST = "127.0.0.1"
 #: How long the runner waits for the server to come up, and then to go away.
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 _LARGE_MARKER_BYTES = LARGE_MARKER.encode()
+_SAVE_MARKER_BYTES = SAVE_MARKER.encode()
+#: Larger than any upload the benchmark sends (aiohttp refuses bodies above 1 MiB by default).
+_MAX_UPLOAD = 64 * 1024 * 1024
 
 
-def _app(small_body: bytes, large_body: bytes) -> web.Application:
+def _app(small_body: bytes, large_body: bytes, save_body: bytes) -> web.Application:
     headers = {"x-request-id": "req_bench", "openai-processing-ms": "1"}
 
     async def generations(request: web.Request) -> web.Response:
         sent = await request.read()
-        body = large_body if _LARGE_MARKER_BYTES in sent else small_body
+        if _LARGE_MARKER_BYTES in sent:
+            body = large_body
+        elif _SAVE_MARKER_BYTES in sent:
+            body = save_body
+        else:
+            body = small_body
         return web.Response(body=body, content_type="application/json", headers=headers)
 
-    app = web.Application()
+    async def edits(request: web.Request) -> web.Response:
+        await request.read()  # the whole upload, as a real server must before answering
+        return web.Response(body=small_body, content_type="application/json", headers=headers)
+
+    app = web.Application(client_max_size=_MAX_UPLOAD)
     app.router.add_post("/v1/images/generations", generations)
+    app.router.add_post("/v1/images/edits", edits)
     return app
 
 
@@ -51,10 +74,13 @@ def _stop_on_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> 
 
 
 async def _serve() -> None:
-    small, large = small_png(), large_png()
-    runner = web.AppRunner(
-        _app(images_response_body(small), images_response_body(large)), access_log=None
-    )
+    small, large, save = small_png(), large_png(), save_png()
+    bodies = {
+        "small": images_response_body(small),
+        "large": images_response_body(large),
+        "save": images_response_body(save, SAVE_IMAGES),
+    }
+    runner = web.AppRunner(_app(bodies["small"], bodies["large"], bodies["save"]), access_log=None)
     await runner.setup()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind((HOST, 0))
@@ -65,7 +91,12 @@ async def _serve() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     threading.Thread(target=_stop_on_stdin_eof, args=(loop, stop), daemon=True).start()
-    print(json.dumps({"port": port, "small_size": len(small), "large_size": len(large)}))
+    hello = {
+        "port": port,
+        "image_sizes": {"small": len(small), "large": len(large), "save": len(save)},
+        "body_sizes": {name: len(body) for name, body in bodies.items()},
+    }
+    print(json.dumps(hello))
     sys.stdout.flush()
     try:
         await stop.wait()
@@ -79,8 +110,10 @@ class ServerProcess:
     def __init__(self) -> None:
         self._process: subprocess.Popen[bytes] | None = None
         self.base_url = ""
-        self.small_size = 0
-        self.large_size = 0
+        self.image_sizes: dict[str, int] = {}
+        """Decoded bytes of one image of each body (``small``, ``large``, ``save``)."""
+        self.body_sizes: dict[str, int] = {}
+        """Bytes of each response body."""
 
     def __enter__(self) -> ServerProcess:
         process = subprocess.Popen(
@@ -100,8 +133,8 @@ class ServerProcess:
             self._stop()
             raise
         self.base_url = f"http://{HOST}:{hello['port']}/v1"
-        self.small_size = int(hello["small_size"])
-        self.large_size = int(hello["large_size"])
+        self.image_sizes = {name: int(size) for name, size in hello["image_sizes"].items()}
+        self.body_sizes = {name: int(size) for name, size in hello["body_sizes"].items()}
         return self
 
     def __exit__(

@@ -1,11 +1,13 @@
 """Benchmark images_async against bare aiohttp and the official openai SDK, as ratios.
 
-``python benchmarks/run.py [--quick] [--only NAME ...] [--requests N]``
+``python benchmarks/run.py [--quick] [--only NAME ...] [--before TREE] [--json PATH]``
 
 A server with precomputed answers runs in a child process on 127.0.0.1 (bench_server.py);
 every measurement runs in a fresh child process of its own (bench_worker.py), so the CPU
-time and memory it reports belong to one client alone. The tables compare peers measured
-in the same run; nothing here asserts a time limit. See README.md for what each number means.
+time and memory it reports belong to one client alone. It prints one table of ratios
+between peers measured in the same run (with their spread over reps), the targets with
+PASS or ABOVE, and the cold-start times, and writes every raw number to a JSON file.
+Nothing here asserts a time limit. See README.md for what each number means.
 """
 
 from __future__ import annotations
@@ -18,171 +20,34 @@ import importlib.util
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from bench_payloads import LARGE_PROMPT, SMALL_PROMPT
+import bench_cold
+from bench_payloads import SAVE_IMAGES, b64_length
+from bench_plan import TARGETS, Entry, Scenario, peer_names, scenarios, selected, with_before
+from bench_report import PeerResult, ScenarioResult, cold_table, ratio_table, record, target_table
 from bench_server import ServerProcess
 from bench_worker import Measurement, Spec
 
-import images_async
-
-WORKER = Path(__file__).with_name("bench_worker.py")
-#: A worker that has not finished by then is killed and its row reported as failed.
+HERE = Path(__file__).resolve().parent
+WORKER = HERE / "bench_worker.py"
+DEFAULT_JSON = HERE / "results" / "latest.json"
+#: A worker that has not finished by then is killed and its peer reported as failed.
 WORKER_TIMEOUT = 300.0
-#: The issue's target: Images from 100 threads vs bare aiohttp, client CPU, small requests.
-TARGET_RATIO = 1.6
-BASELINE = "aiohttp"
-MIB = 1024 * 1024
-
-
-@dataclasses.dataclass(frozen=True)
-class Peer:
-    name: str
-    label: str
-    threaded: bool
-    sdk: bool = False
-    """The official openai SDK (needs the package)."""
-
-    @property
-    def sdk_partner(self) -> str:
-        """The SDK peer of the same kind (async or threads) this one is compared with."""
-        return "openai-threads" if self.threaded else "async-openai"
-
-
-PEERS = {
-    peer.name: peer
-    for peer in (
-        Peer("aiohttp", "aiohttp, bare", threaded=False),
-        Peer("aiohttp-threads", "aiohttp via loop thread", threaded=True),
-        Peer("async-images", "AsyncImages", threaded=False),
-        Peer("images-threads", "Images", threaded=True),
-        Peer("async-openai", "AsyncOpenAI", threaded=False, sdk=True),
-        Peer("openai-threads", "OpenAI", threaded=True, sdk=True),
-        Peer("run-many", "AsyncImages.run_many", threaded=False),
-    )
-}
-_CLIENT_PEERS = (
-    "aiohttp",
-    "aiohttp-threads",
-    "async-images",
-    "images-threads",
-    "async-openai",
-    "openai-threads",
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class Workload:
-    name: str
-    title: str
-    large: bool
-    requests: int
-    tasks: int
-    """Concurrent calls of async peers."""
-    threads: int
-    """Threads of sync peers."""
-    rounds: int
-    """Timed batches per worker process."""
-    processes: int
-    """Worker processes per peer (their rounds are pooled)."""
-    peers: tuple[str, ...]
-    trace: bool = False
-    """Also measure the tracemalloc peak (in a separate run)."""
-
-
-@dataclasses.dataclass
-class Row:
-    """One peer's measurements in one workload: each worker process adds one or two."""
-
-    peer: Peer
-    workload: Workload
-    timed: list[Measurement] = dataclasses.field(default_factory=list)
-    traced: list[Measurement] = dataclasses.field(default_factory=list)
-    problem: str = ""
-
-    @property
-    def measured(self) -> bool:
-        return bool(self.timed) and not self.problem
-
-    @property
-    def wall(self) -> float:
-        """Median wall time of one batch, over every round of every worker."""
-        return statistics.median(wall for timed in self.timed for wall in timed.walls)
-
-    @property
-    def cpu(self) -> float:
-        """Median client CPU time of one batch, over every round of every worker."""
-        return statistics.median(cpu for timed in self.timed for cpu in timed.cpus)
-
-    @property
-    def rss_growth(self) -> float:
-        return statistics.median(timed.rss_growth for timed in self.timed)
-
-    @property
-    def trace_peak(self) -> float:
-        if not self.traced:
-            return float("nan")
-        return statistics.median(traced.trace_peak for traced in self.traced)
-
-    @property
-    def concurrency(self) -> int:
-        return self.workload.threads if self.peer.threaded else self.workload.tasks
-
-
-def workloads(quick: bool, requests: int | None) -> list[Workload]:
-    small = requests or 500
-    large = 50 if quick else 100
-    rounds = 5 if quick else 10
-    processes = 1 if quick else 3
-    return [
-        Workload(
-            "small",
-            f"{small} small generate requests (8x8 PNG)",
-            large=False,
-            requests=small,
-            tasks=50,
-            threads=100,
-            rounds=rounds,
-            processes=processes,
-            peers=_CLIENT_PEERS,
-        ),
-        Workload(
-            "large",
-            f"{large} large responses (1024x1024 PNG, 1.5 MB of base64), decoded",
-            large=True,
-            requests=large,
-            tasks=10,
-            threads=10,
-            rounds=2 if quick else 4,
-            processes=processes,
-            peers=_CLIENT_PEERS,
-            trace=True,
-        ),
-        Workload(
-            "fanout",
-            f"fan-out of {small} small requests: run_many vs gather + Semaphore",
-            large=False,
-            requests=small,
-            tasks=50,
-            threads=50,
-            rounds=rounds,
-            processes=processes,
-            peers=("aiohttp", "async-images", "run-many"),
-        ),
-    ]
-
-
-# -- running ---------------------------------------------------------------------------------
+COLD_TRIES = 7
 
 
 def _measure(spec: Spec) -> Measurement:
     command = [sys.executable, "-W", "default", str(WORKER), json.dumps(dataclasses.asdict(spec))]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=WORKER_TIMEOUT, check=False
+        )
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"no result within {WORKER_TIMEOUT:.0f} s") from None
     if done.returncode != 0 or done.stderr.strip():
@@ -192,116 +57,71 @@ def _measure(spec: Spec) -> Measurement:
     return Measurement(**json.loads(done.stdout))
 
 
-def _spec(server: ServerProcess, workload: Workload, peer: Peer) -> Spec:
-    concurrency = workload.threads if peer.threaded else workload.tasks
+def _per_call(server: ServerProcess, body: str, op: str) -> int:
+    """What one call must return: decoded bytes, or base64 characters for ``b64``."""
+    size = server.image_sizes[body]
+    count = SAVE_IMAGES if body == "save" else 1
+    return count * (b64_length(size) if op == "b64" else size)
+
+
+def spec_for(server: ServerProcess, scenario: Scenario, entry: Entry) -> Spec:
+    warmup_body = "small"  # every warm-up prompt gets the small answer
     return Spec(
-        peer=peer.name,
+        peer=entry.name,
+        client=entry.client,
+        runner=entry.runner,
+        op=entry.op,
         base_url=server.base_url,
-        prompt=LARGE_PROMPT if workload.large else SMALL_PROMPT,
-        requests=workload.requests,
-        concurrency=concurrency,
-        warmup=2 * concurrency,
-        rounds=workload.rounds,
-        bytes_per_call=server.large_size if workload.large else server.small_size,
-        warmup_bytes_per_call=server.small_size,
+        prompt=scenario.prompt,
+        requests=scenario.requests,
+        concurrency=entry.concurrency,
+        rounds=scenario.rounds,
+        expected_per_call=_per_call(server, scenario.body, entry.op),
+        warmup_prompt=scenario.warmup_prompt,
+        warmup=scenario.warmup or 2 * entry.concurrency,
+        warmup_expected_per_call=_per_call(server, warmup_body, entry.op),
+        trace_concurrency=scenario.trace_concurrency,
+        trace_requests=scenario.trace_requests,
+        tree=entry.tree,
     )
 
 
-def run_workload(server: ServerProcess, workload: Workload, have_sdk: bool) -> list[Row]:
+def run_scenario(server: ServerProcess, scenario: Scenario, have_sdk: bool) -> ScenarioResult:
     """Measure every peer; workers of different peers take turns, so drift hits all alike."""
-    rows = [Row(PEERS[name], workload) for name in workload.peers]
-    for row in rows:
-        if row.peer.sdk and not have_sdk:
-            row.problem = "skipped: openai is not installed"
-    for turn in range(workload.processes):
-        for row in rows:
-            if row.problem:
+    peers = [PeerResult(entry) for entry in scenario.entries]
+    for peer in peers:
+        if peer.entry.client == "openai" and not have_sdk:
+            peer.problem = "skipped: openai is not installed"
+    for turn in range(scenario.processes):
+        for peer in peers:
+            if peer.problem:
                 continue
             print(
-                f"  {workload.name} {turn + 1}/{workload.processes}: {row.peer.name}",
+                f"  {scenario.name} {turn + 1}/{scenario.processes}: {peer.entry.name}",
                 file=sys.stderr,
+                flush=True,
             )
-            spec = _spec(server, workload, row.peer)
             try:
-                row.timed.append(_measure(spec))
-                if workload.trace:
-                    row.traced.append(_measure(dataclasses.replace(spec, trace=True)))
+                measured = _measure(spec_for(server, scenario, peer.entry))
             except RuntimeError as error:
-                row.problem = f"failed: {error}"
-    return rows
+                peer.problem = f"failed: {error}"
+                continue
+            if measured.skipped:
+                peer.problem = f"skipped: {measured.skipped}"
+            else:
+                peer.runs.append(measured)
+    return ScenarioResult(scenario, server.body_sizes[scenario.body], peers)
 
 
-# -- reporting -------------------------------------------------------------------------------
+def cold_statements(have_sdk: bool, before: str) -> list[bench_cold.Statement]:
+    statements = [s for s in bench_cold.STATEMENTS if have_sdk or s.name != "openai"]
+    if before:
+        images = next(s for s in statements if s.name == "images_async")
+        statements.append(dataclasses.replace(images, name="images_async@before", tree=before))
+    return statements
 
 
-def _ratio(value: float, reference: float) -> str:
-    if value != value or reference != reference or reference <= 0:  # NaN: not measured
-        return "-"
-    return f"{value / reference:.2f}x"
-
-
-def _by_name(rows: Sequence[Row]) -> dict[str, Row]:
-    return {row.peer.name: row for row in rows if row.measured}
-
-
-def _label(row: Row) -> str:
-    label = row.peer.label
-    if row.workload.name == "fanout" and row.peer.name != "run-many":
-        label += ", gather+Semaphore"
-    unit = "threads" if row.peer.threaded else "tasks"
-    return f"{label} ({row.concurrency} {unit})"
-
-
-def table(rows: Sequence[Row]) -> str:
-    """A Markdown table of one workload, with ratios against bare aiohttp and the SDK."""
-    workload = rows[0].workload
-    found = _by_name(rows)
-    base = found.get(BASELINE)
-    head = ["peer", "wall s", "req/s", "CPU s", "CPU ms/req", "CPU vs aiohttp", "CPU vs SDK"]
-    if workload.trace:
-        head += ["peak MiB", "RSS +MiB", "mem vs aiohttp", "mem vs SDK"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    for row in rows:
-        if not row.measured:
-            lines.append(f"| {_label(row)} | {row.problem} |" + " |" * (len(head) - 2))
-            continue
-        sdk = found.get(row.peer.sdk_partner)
-        cells = [
-            _label(row),
-            f"{row.wall:.3f}",
-            f"{workload.requests / row.wall:,.0f}",
-            f"{row.cpu:.3f}",
-            f"{1000 * row.cpu / workload.requests:.2f}",
-            _ratio(row.cpu, base.cpu if base else float("nan")),
-            _ratio(row.cpu, sdk.cpu if sdk else float("nan")),
-        ]
-        if workload.trace:
-            cells += [
-                f"{row.trace_peak / MIB:.1f}",
-                f"{row.rss_growth / MIB:.1f}",
-                _ratio(row.trace_peak, base.trace_peak if base else float("nan")),
-                _ratio(row.trace_peak, sdk.trace_peak if sdk else float("nan")),
-            ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def target_line(rows: Sequence[Row]) -> str | None:
-    """The issue's target, informational: Images from 100 threads vs bare aiohttp, CPU."""
-    found = _by_name(rows)
-    images, base = found.get("images-threads"), found.get(BASELINE)
-    if images is None or base is None:
-        return None
-    ratio = images.cpu / base.cpu
-    verdict = "PASS" if ratio <= TARGET_RATIO else "ABOVE TARGET"
-    line = (
-        f"Target: Images ({images.concurrency} threads) client CPU / bare aiohttp "
-        f"({base.concurrency} tasks) on {images.workload.requests} small requests = {ratio:.2f}x "
-        f"(target <= {TARGET_RATIO}x): {verdict}"
-    )
-    if (floor := found.get("aiohttp-threads")) is not None:
-        line += f"; vs aiohttp via loop thread: {images.cpu / floor.cpu:.2f}x"
-    return line
+# -- environment -----------------------------------------------------------------------------
 
 
 def _version(package: str) -> str:
@@ -311,75 +131,150 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def header() -> str:
+def _git(directory: Path, *args: str) -> str | None:
+    """What a read-only git command prints in ``directory``; None if it is not a checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(directory), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _revision(directory: Path) -> dict[str, Any]:
+    """The commit of a tree and whether its files differ from it (``None``: not a checkout)."""
+    commit = _git(directory, "rev-parse", "HEAD")
+    changed = _git(directory, "status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"commit": commit, "modified": None if changed is None else bool(changed)}
+
+
+def environment(args: argparse.Namespace) -> dict[str, Any]:
+    import images_async
+
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "mode": "quick" if args.quick else "full",
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "system": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "cpus": os.cpu_count(),
+        "images_async": images_async.__version__,
+        "aiohttp": _version("aiohttp"),
+        "openai": _version("openai"),
+        "git": _revision(HERE.parent),
+        "before_tree": args.before or None,
+        "before_git": _revision(Path(args.before)) if args.before else None,
+        "argv": sys.argv[1:],
+    }
+
+
+def _describe(revision: dict[str, Any]) -> str:
+    if not revision["commit"]:
+        return "not a git checkout"
+    return str(revision["commit"])[:12] + (" + local changes" if revision["modified"] else "")
+
+
+def header(env: dict[str, Any]) -> str:
     return (
-        f"{datetime.date.today().isoformat()}  Python {platform.python_version()} "
-        f"on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs; "
-        f"images_async {images_async.__version__}, aiohttp {_version('aiohttp')}, "
-        f"openai {_version('openai')}"
+        f"{env['date']}  {env['mode']} run, Python {env['python']} on {env['system']}, "
+        f"{env['cpus']} CPUs; images_async {env['images_async']} "
+        f"({_describe(env['git'])}), aiohttp {env['aiohttp']}, "
+        f"openai {env['openai']}"
     )
 
 
 # -- command line ----------------------------------------------------------------------------
 
 
-def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    names = ("small", "large", "fanout", *PEERS)
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    names = [scenario.name for scenario in scenarios(quick=True)] + ["cold"]
+    peers = peer_names(scenarios(quick=True))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
-        "--quick", action="store_true", help="fewer rounds and large responses (under a minute)"
+        "--quick", action="store_true", help="one worker per peer and fewer rounds (~1.5 min)"
     )
     parser.add_argument(
         "--only",
         action="append",
         default=[],
         metavar="NAME",
-        help=f"run only these workloads and/or peers (repeatable): {', '.join(names)}",
+        help=f"only these scenarios and/or peers (repeatable): {', '.join(names + peers)}",
     )
     parser.add_argument(
-        "--requests", type=int, metavar="N", help="small and fan-out requests (default 500)"
+        "--requests", type=int, metavar="N", help="small and fan-out calls per batch (500)"
+    )
+    parser.add_argument(
+        "--before",
+        metavar="TREE",
+        default="",
+        help="also run every images_async peer with images_async imported from this source tree",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=DEFAULT_JSON,
+        metavar="PATH",
+        help="write every raw number here (default: benchmarks/results/latest.json)",
     )
     args = parser.parse_args(argv)
-    unknown = set(args.only) - set(names)
+    unknown = set(args.only) - set(names) - set(peers)
     if unknown:
         parser.error(f"unknown --only name(s): {', '.join(sorted(unknown))}")
     if args.requests is not None and args.requests < 1:
         parser.error("--requests must be at least 1")
+    if args.before:
+        tree = Path(args.before)
+        if not (tree / "images_async" / "__init__.py").is_file():
+            parser.error(f"--before {args.before}: no images_async package in that directory")
+        args.before = str(tree.resolve())
     return args
 
 
-def _selected(all_workloads: list[Workload], only: Sequence[str]) -> list[Workload]:
-    wanted_workloads = {name for name in only if name not in PEERS}
-    wanted_peers = {name for name in only if name in PEERS}
-    chosen = []
-    for workload in all_workloads:
-        if wanted_workloads and workload.name not in wanted_workloads:
-            continue
-        if wanted_peers:  # the baseline always runs: every ratio is relative to it
-            peers = tuple(p for p in workload.peers if p in wanted_peers or p == BASELINE)
-            workload = dataclasses.replace(workload, peers=peers)
-        chosen.append(workload)
-    return chosen
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parse(argv)
+    args = parse(argv)
+    started = time.monotonic()
     have_sdk = importlib.util.find_spec("openai") is not None
-    chosen = _selected(workloads(args.quick, args.requests), args.only)
-    print(header())
+    chosen = selected(scenarios(args.quick, args.requests), args.only)
+    if args.before:
+        chosen = [with_before(scenario, args.before) for scenario in chosen]
+    run_cold = not args.only or "cold" in args.only
+    env = environment(args)
+    print(header(env))
     if not have_sdk:
         print("Note: the openai package is not installed; its peers are skipped.")
-    all_rows: list[Row] = []
-    with ServerProcess() as server:
-        print(f"Server: {server.base_url} (separate process)\n", flush=True)
-        for workload in chosen:
-            rows = run_workload(server, workload, have_sdk)
-            all_rows += rows
-            print(f"### {workload.title}\n\n{table(rows)}\n", flush=True)
-    line = target_line([row for row in all_rows if row.workload.name == "small"])
-    if line:
-        print(line)
-    return 1 if any(row.problem.startswith("failed") for row in all_rows) else 0
+    results: list[ScenarioResult] = []
+    if chosen:
+        with ServerProcess() as server:
+            print(f"Server: {server.base_url} (separate process)", flush=True)
+            results = [run_scenario(server, scenario, have_sdk) for scenario in chosen]
+    cold: dict[str, list[float]] = {}
+    cold_failed = False
+    if run_cold:
+        print(f"  cold start: best of {COLD_TRIES} fresh interpreters", file=sys.stderr)
+        try:
+            cold = bench_cold.measure(cold_statements(have_sdk, args.before), COLD_TRIES)
+        except (RuntimeError, subprocess.TimeoutExpired) as error:
+            print(f"cold start failed: {error}")
+            cold_failed = True
+    by_name = {result.scenario.name: result for result in results}
+    print("\n### Targets\n\n" + target_table(TARGETS, by_name, cold))
+    if results:
+        print("\n### Ratios (median over reps, interquartile range in brackets)\n")
+        print(ratio_table(results))
+    if cold:
+        print(f"\n### Cold start (best of {COLD_TRIES} fresh interpreters)\n")
+        print(cold_table(cold))
+    env["seconds"] = round(time.monotonic() - started, 1)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(record(env, results, cold, TARGETS), indent=1) + "\n")
+    print(f"\n{env['seconds']:.0f} s; raw numbers in {args.json}")
+    failed = [p for r in results for p in r.peers if p.problem.startswith("failed")]
+    return 1 if failed or cold_failed else 0
 
 
 if __name__ == "__main__":
