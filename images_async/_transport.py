@@ -1,13 +1,11 @@
 """The HTTP boundary: the only module that uses aiohttp's client.
 
-One aiohttp session per client, created lazily inside the running loop and shared by every
-call (and every derived client), so all calls draw from one connection pool. The transport
-sends ONE attempt (:meth:`Transport.send_once`); retrying is :mod:`._retry`'s business.
+One aiohttp session per client, made lazily in the running loop and shared by every call (and
+derived client): one pool. :meth:`Transport.send_once` sends ONE attempt; :mod:`._retry` retries.
 
-Everything aiohttp raises is turned into the package's own exceptions in one place
-(:class:`_AiohttpErrorsMapped`). Responses leave as :class:`ResponseStream`: status,
-headers and a decoded, size-capped body (see :mod:`._decoding`); nothing of aiohttp shows
-through. :class:`PoolStats` is the public snapshot of the connection pool's counts.
+Everything aiohttp raises becomes the package's own exceptions in :class:`_AiohttpErrorsMapped`.
+Responses leave as :class:`ResponseStream` (status, headers, a decoded and size-capped body):
+nothing of aiohttp shows through. :class:`PoolStats` snapshots the connection pool's counts.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ import platform
 import zlib
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from typing import TypeAlias, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import aiohttp
 import attrs
@@ -38,9 +36,11 @@ from ._errors import (
     InvalidRequestError,
     status_error,
 )
-from ._files import MultipartBody, multipart_body
-from ._prepare import PreparedRequest
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._files import MultipartBody
+    from ._prepare import PreparedRequest
 
 #: Error bodies are small; a larger one is cut here rather than held in memory.
 MAX_ERROR_BODY_BYTES = 64 * 1024
@@ -71,6 +71,8 @@ def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
 def _encoded_body(request: PreparedRequest) -> aiohttp.Payload | bytes:
     """A fresh body for one attempt; the same bytes each time, read once and not copied."""
     if request.files:
+        from ._files import multipart_body  # not at import: the first call needs none of it
+
         return _MultipartPayload(multipart_body(request.form_fields, request.files))
     return json.dumps(request.json_body or {}, separators=(",", ":")).encode()
 

@@ -16,6 +16,13 @@ import images_async
 #: Modules a client's construction does not need: each is imported when first used.
 LOADED_ON_FIRST_USE = [
     "images_async._fanout",
+    "images_async._pacing",
+    "images_async._request_values",
+    "images_async._prepare",
+    "images_async._params",
+    "images_async._endpoints",
+    "images_async._files",
+    "images_async._imageinfo",
     "images_async._response",
     "images_async._converter",
     "images_async._models",
