@@ -1,3 +1,8 @@
 """Shared test configuration: fixtures come from plugin modules, one per concern."""
 
-pytest_plugins = ["plugins.api_server", "plugins.leaks", "plugins.threaded_server"]
+pytest_plugins = [
+    "plugins.api_server",
+    "plugins.leaks",
+    "plugins.signals",
+    "plugins.threaded_server",
+]

@@ -258,11 +258,3 @@ def test_keyboard_interrupt_while_the_call_is_still_queued(runner: LoopThread) -
 
 async def running_loop() -> asyncio.AbstractEventLoop:
     return asyncio.get_running_loop()
-
-
-@pytest.fixture
-def sigint_raises_keyboard_interrupt() -> None:
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signals are delivered to the main thread only")
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        pytest.skip("another SIGINT handler is installed")

@@ -303,14 +303,6 @@ def interrupt_main_thread_when(ready: threading.Event) -> threading.Thread:
     return thread
 
 
-@pytest.fixture
-def sigint_raises_keyboard_interrupt() -> None:
-    if threading.current_thread() is not threading.main_thread():
-        pytest.skip("signals are delivered to the main thread only")
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        pytest.skip("another SIGINT handler is installed")
-
-
 @pytest.mark.usefixtures("sigint_raises_keyboard_interrupt")
 def test_loop_thread_run_cancels_the_coroutine_on_keyboard_interrupt() -> None:
     runner = LoopThread(name="images-async-test")
