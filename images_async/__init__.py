@@ -33,6 +33,7 @@ from ._errors import (
     ConflictError,
     ImageDecodeError,
     ImagesError,
+    InsecureConnectionWarning,
     InternalServerError,
     InvalidFileError,
     InvalidRequestError,
@@ -40,14 +41,17 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    TokenProviderError,
     UnprocessableEntityError,
     UnsupportedFileInputError,
 )
+from ._observe import AttemptEvent, AttemptHook
 from ._retry import RetryPolicy
 from ._transport import HTTPSession, PoolStats
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._azure import AsyncAzureImages
     from ._fanout import FanOutProgress, Outcome, RequestT_co
     from ._files import FileContent, FileTypes
     from ._models import (
@@ -79,6 +83,7 @@ if TYPE_CHECKING:
         StreamedResponse,
         StreamingResponseContext,
     )
+    from ._routing import AzureADTokenProvider
     from ._sync_client import Images
     from ._sync_responses import (
         ImagesWithRawResponse,
@@ -92,6 +97,7 @@ if TYPE_CHECKING:
 #: The module defining each public name imported on first use; keep in step with the
 #: ``TYPE_CHECKING`` imports above, which are what type checkers see.
 _LAZY_NAMES = {
+    "AsyncAzureImages": "._azure",
     "FanOutProgress": "._fanout",
     "Outcome": "._fanout",
     "RequestT_co": "._fanout",
@@ -113,6 +119,7 @@ _LAZY_NAMES = {
     "RequestOptions": "._request_values",
     "RequestT": "._request_values",
     "VariationRequest": "._request_values",
+    "AzureADTokenProvider": "._routing",
     "ImageEventStream": "._response",
     "IncompleteStreamError": "._response",
     "RawResponse": "._response",
@@ -137,10 +144,14 @@ __all__ = [
     "APIStatusError",
     "APIStreamError",
     "APITimeoutError",
+    "AsyncAzureImages",
     "AsyncImages",
     "AsyncImagesWithRawResponse",
     "AsyncImagesWithStreamingResponse",
+    "AttemptEvent",
+    "AttemptHook",
     "AuthenticationError",
+    "AzureADTokenProvider",
     "BadRequestError",
     "ClientClosedError",
     "CompletedImageEvent",
@@ -164,6 +175,7 @@ __all__ = [
     "ImagesWithStreamingResponse",
     "IncompleteStreamError",
     "InputTokensDetails",
+    "InsecureConnectionWarning",
     "InternalServerError",
     "InvalidFileError",
     "InvalidRequestError",
@@ -189,6 +201,7 @@ __all__ = [
     "SyncImageEventStream",
     "SyncStreamedResponse",
     "Timeout",
+    "TokenProviderError",
     "UnknownStreamEvent",
     "UnprocessableEntityError",
     "UnsupportedFileInputError",

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import functools
 import os
-import uuid
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -23,7 +22,7 @@ from collections.abc import (
 )
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from yarl import URL
 
@@ -32,17 +31,22 @@ from ._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     ClientOptions,
+    SSLTypes,
     Timeout,
     checked_base_url,
     checked_credential,
     checked_headers,
     checked_limit,
+    checked_proxy_rules,
     checked_query,
-    checked_timeout,
+    checked_ssl,
 )
 from ._errors import ImageDecodeError, MissingAPIKeyError
+from ._observe import log_to_stderr_if_asked
 from ._retry import RetryPolicy
-from ._transport import HTTPSession, PoolStats, Transport
+from ._routing import OpenAIRoute
+from ._saving import write_atomically
+from ._transport import HTTPSession, PoolStats, Route, Transport
 
 # Constructing a client needs only the options and the transport above. Building requests,
 # parsing responses, the views and fan-outs are imported by the methods that use them, so
@@ -51,6 +55,7 @@ if TYPE_CHECKING:
     from ._fanout import FanOutProgress, Outcome
     from ._files import FileTypes
     from ._models import Image, ImagesResponse
+    from ._observe import AttemptHook
     from ._request_values import RequestT
     from ._response import ImageEventStream
     from ._sending import CallSender
@@ -81,6 +86,10 @@ class AsyncImages:
         max_connections: int | None = DEFAULT_MAX_CONNECTIONS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         validate_requests: bool = True,
+        proxy: str | URL | None = None,
+        trust_env: bool = True,
+        ssl: SSLTypes = None,
+        on_attempt: AttemptHook | Sequence[AttemptHook] | None = None,
         http_session: HTTPSession | None = None,
     ) -> None:
         """Configure the client; no connection is made until the first call.
@@ -93,35 +102,50 @@ class AsyncImages:
         ``max_retry_wait``, when given, replace its fields of those names.
         ``max_connections`` bounds the connection pool (None: no bound) and
         ``max_response_bytes`` the size of a response body. ``validate_requests=False``
-        leaves every check to the server. The async client alone also takes
-        ``http_session``, your own aiohttp session (you close it; a session belongs to one
-        event loop); otherwise the client owns one. A bad option raises
-        ``ConfigurationError`` naming it.
+        leaves every check to the server. ``proxy`` sends every request through a proxy;
+        without one, ``trust_env`` reads ``HTTPS_PROXY``, ``HTTP_PROXY`` and ``NO_PROXY``.
+        ``ssl`` is an ``ssl.SSLContext`` (your own CA), or False to skip certificate checks.
+        ``on_attempt`` hooks get an :class:`AttemptEvent` after every attempt. The async
+        client alone also takes ``http_session``, your own aiohttp session (you close it; a
+        session belongs to one event loop); otherwise the client owns one. A bad option
+        raises ``ConfigurationError`` naming it.
         """
         key = checked_credential("api_key", api_key, "OPENAI_API_KEY")
         if key is None:
             raise MissingAPIKeyError(
                 "no API key: pass api_key=... or set the OPENAI_API_KEY environment variable"
             )
-        limit = checked_limit("max_connections", max_connections)
-        self._options = ClientOptions.checked(
-            timeout=timeout,
-            retry_policy=retry_policy,
-            max_retries=max_retries,
-            max_retry_wait=max_retry_wait,
-            max_response_bytes=max_response_bytes,
-            validate_requests=validate_requests,
-        )
-        self._transport = Transport(
-            api_key=key,
+        route = OpenAIRoute(
             base_url=checked_base_url(base_url),
+            api_key=key,
             organization=checked_credential("organization", organization, "OPENAI_ORG_ID"),
             project=checked_credential("project", project, "OPENAI_PROJECT_ID"),
-            default_headers=checked_headers(default_headers),
-            default_query=checked_query(default_query),
+        )
+        self._configure(route, locals())
+
+    def _configure(self, route: Route, given: Mapping[str, Any]) -> None:
+        """Check the options every client takes (``given``: the constructor's arguments)
+        and set up the transport over ``route``."""
+        log_to_stderr_if_asked()
+        limit = checked_limit("max_connections", given["max_connections"])
+        self._options = ClientOptions.checked(
+            timeout=given["timeout"],
+            retry_policy=given["retry_policy"],
+            max_retries=given["max_retries"],
+            max_retry_wait=given["max_retry_wait"],
+            max_response_bytes=given["max_response_bytes"],
+            validate_requests=given["validate_requests"],
+            on_attempt=given["on_attempt"],
+        )
+        self._transport = Transport(
+            route=route,
+            default_headers=checked_headers(given["default_headers"]),
+            default_query=checked_query(given["default_query"]),
             # aiohttp's connector takes 0 for "no limit".
             max_connections=0 if limit is None else limit,
-            http_session=http_session,
+            http_session=given["http_session"],
+            proxies=checked_proxy_rules(given["proxy"], given["trust_env"]),
+            ssl=checked_ssl(given["ssl"]),
         )
         self._owns_transport = True
 
@@ -196,13 +220,15 @@ class AsyncImages:
         max_retry_wait: float | None = None,
         retry_policy: RetryPolicy | None = None,
         validate_requests: bool | None = None,
+        on_attempt: AttemptHook | Sequence[AttemptHook] | None = None,
     ) -> AsyncImages:
         """A client with other defaults that shares this one's connections.
 
         An option left as None keeps this client's value: ``timeout=None`` keeps the
         current timeout (pass ``Timeout(total=None)`` to lift it). A ``retry_policy``
         replaces the whole policy; ``max_retries`` and ``max_retry_wait`` replace its fields
-        of those names. A bad option raises ``ConfigurationError`` naming it.
+        of those names; ``on_attempt`` replaces the hooks (``[]``: none). A bad option
+        raises ``ConfigurationError`` naming it.
         """
         options = self._options.derived(
             timeout=timeout,
@@ -210,8 +236,9 @@ class AsyncImages:
             max_retries=max_retries,
             max_retry_wait=max_retry_wait,
             validate_requests=validate_requests,
+            on_attempt=on_attempt,
         )
-        return AsyncImages._sharing(self._transport, options)
+        return type(self)._sharing(self._transport, options)
 
     @functools.cached_property
     def with_raw_response(self) -> AsyncImagesWithRawResponse:
@@ -607,12 +634,9 @@ class AsyncImages:
             return image.decode()
         if image.url is None:
             raise ImageDecodeError("the image has neither b64_json nor url")
+        options = self._options.for_call(timeout, None)
         return await self._transport.download(
-            image.url,
-            timeout=self._options.timeout
-            if timeout is None
-            else checked_timeout(timeout, per_call=True),
-            max_bytes=self._options.max_response_bytes,
+            image.url, timeout=options.timeout, max_bytes=options.max_response_bytes
         )
 
     async def save_image(
@@ -621,21 +645,5 @@ class AsyncImages:
         """Write a generated image to ``path`` (replaced atomically); returns the path."""
         content = await self.read_image(image, timeout=timeout)
         target = Path(path)
-        await asyncio.to_thread(_write_atomically, target, content)
+        await asyncio.to_thread(write_atomically, target, content)
         return target
-
-
-def _write_atomically(target: Path, content: bytes) -> None:
-    """Write to a fresh file beside ``target``, flush it to disk, then rename it over."""
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    # 0o666 minus the umask, as open() would give: mkstemp's files are private (0600).
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

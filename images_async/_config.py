@@ -7,6 +7,8 @@
   :class:`InvalidRequestError`, as any other call parameter does. Options left out are read
   from the environment here;
 * :func:`checked_retry_policy`: a :class:`RetryPolicy` whose every field is usable;
+* :func:`checked_proxy_rules` and :func:`checked_ssl`: how connections are made (proxies,
+  certificate checks);
 * :class:`ClientOptions`, the frozen per-client settings a derived client evolves.
 
 Credentials are described, never quoted: not the API key, the organization or the project,
@@ -18,14 +20,20 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
-from typing import TypeAlias
+import ssl as ssl_module
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 from yarl import URL
 
-from ._errors import ConfigurationError, InvalidRequestError
+from ._errors import ConfigurationError, InsecureConnectionWarning, InvalidRequestError
+from ._proxy import ProxyChoice, ProxyRules, proxy_url
 from ._retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from ._observe import AttemptHook
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_TIMEOUT = 600.0
@@ -163,40 +171,49 @@ def checked_query(
 # -- the base URL --------------------------------------------------------------------------
 
 
-def checked_base_url(given: object) -> URL:
+def checked_base_url(
+    given: object,
+    option: str = "base_url",
+    variable: str = "OPENAI_BASE_URL",
+    default: str | None = DEFAULT_BASE_URL,
+) -> URL:
     """``base_url`` (or ``OPENAI_BASE_URL``, or the default): an http(s) URL with a host.
 
     Credentials are refused, since every request would carry them and messages could show
-    them; a query string or fragment too, since joining a path to the URL drops them.
+    them; a query string or fragment too, since joining a path to the URL drops them. Other
+    root URLs (``azure_endpoint``) pass their own option, variable and default (None: the
+    option is required).
     """
-    value, source = _from_environment(given, "OPENAI_BASE_URL")
+    value, source = _from_environment(given, variable)
     if value is None:
-        return URL(DEFAULT_BASE_URL)
+        if default is None:
+            raise _fail(option, f"required: pass {option}=... or set {variable}")
+        return URL(default)
     if not isinstance(value, (str, URL)):
-        raise _fail("base_url", f"must be a string or a yarl.URL, not {type(value).__name__}")
+        raise _fail(option, f"must be a string or a yarl.URL, not {type(value).__name__}")
     text = str(value)
     if _USER_INFO.search(text):
-        raise _fail("base_url", _CREDENTIALS, source)
+        raise _fail(option, _CREDENTIALS, source)
     if _WHITESPACE_OR_CONTROL.search(text):
         problem = f"{_quoted(text)} contains white space or a control character"
-        raise _fail("base_url", problem, source)
-    url = _parsed(text, source)
+        raise _fail(option, problem, source)
+    url = _parsed(text, source, option)
     if url.user is not None or url.password is not None:  # an "@" the pattern did not see
-        raise _fail("base_url", _CREDENTIALS, source)
+        raise _fail(option, _CREDENTIALS, source)
     if url.scheme not in ("http", "https"):
         scheme = f"not {url.scheme}://" if url.scheme else "it has none"
         problem = f"{_quoted(text)} must start with http:// or https:// ({scheme})"
-        raise _fail("base_url", problem, source)
+        raise _fail(option, problem, source)
     if not url.host:
-        raise _fail("base_url", f"{_quoted(text)} has no host", source)
+        raise _fail(option, f"{_quoted(text)} has no host", source)
     if url.query_string or url.fragment:
         # Not quoted: a query string may hold a key of its own.
         problem = "must not have a query string or fragment; pass query parameters as default_query"
-        raise _fail("base_url", problem, source)
+        raise _fail(option, problem, source)
     return url
 
 
-def _parsed(text: str, source: str | None) -> URL:
+def _parsed(text: str, source: str | None, option: str) -> URL:
     try:
         url = URL(text.rstrip("/"))
         # Older yarl releases check the port only when it is read.
@@ -205,7 +222,7 @@ def _parsed(text: str, source: str | None) -> URL:
     except ValueError as exc:
         # yarl's reason may quote a part of the URL: shown only if no part can hold a secret.
         reason = "" if _SECRET_PARTS.search(text) else f" ({exc})"
-        raise _fail("base_url", f"{_quoted(text)} is not a valid URL{reason}", source) from None
+        raise _fail(option, f"{_quoted(text)} is not a valid URL{reason}", source) from None
     return url
 
 
@@ -215,6 +232,49 @@ def _quoted(text: str) -> str:
     if "@" in text:
         return "the URL"
     return repr(_SECRET_PARTS.split(text, maxsplit=1)[0])
+
+
+# -- connections: proxies and TLS ----------------------------------------------------------
+
+
+def checked_proxy_rules(proxy: object, trust_env: object) -> ProxyRules:
+    """``proxy`` (an http(s) URL, maybe with ``user:password@``) for every request, or with
+    ``trust_env`` the environment's proxy variables (see :mod:`._proxy`), or no proxy."""
+    trusted = checked_flag("trust_env", trust_env)
+    if proxy is None or proxy == "":
+        return ProxyRules.from_environment() if trusted else ProxyRules()
+    if not isinstance(proxy, (str, URL)):
+        raise _fail("proxy", f"must be a string or a yarl.URL, not {type(proxy).__name__}")
+    text = str(proxy)
+    url = None if _WHITESPACE_OR_CONTROL.search(text) or "://" not in text else proxy_url(text)
+    if url is None:
+        # Quoted only without user information, which may hold a password.
+        shown = "the proxy URL" if "@" in text else repr(text)
+        raise _fail("proxy", f"{shown} is not an http:// or https:// URL with a host")
+    return ProxyRules(explicit=ProxyChoice.of(url))
+
+
+SSLTypes: TypeAlias = "ssl_module.SSLContext | bool | None"
+"""How server certificates are checked: None or True for the system's trusted CAs, an
+``ssl.SSLContext`` of your own (a private CA, client certificates), or False for no check."""
+
+
+def checked_ssl(ssl: object) -> ssl_module.SSLContext | bool:
+    """``ssl``: a context, True (the default checks) or False (none, with a warning)."""
+    if ssl is None or ssl is True:
+        return True
+    if ssl is False:
+        warnings.warn(
+            "ssl=False: server certificates are not checked, so anyone on the network path "
+            "can read and change the calls, API key included",
+            InsecureConnectionWarning,
+            stacklevel=4,
+        )
+        return False
+    if isinstance(ssl, ssl_module.SSLContext):
+        return ssl
+    problem = f"must be an ssl.SSLContext, True or False, not {type(ssl).__name__}"
+    raise _fail("ssl", problem)
 
 
 # -- numbers and flags ---------------------------------------------------------------------
@@ -320,6 +380,22 @@ def _checked_policy_seconds(field: str, value: object) -> float:
     return seconds
 
 
+def checked_hooks(hooks: object) -> tuple[AttemptHook, ...]:
+    """``on_attempt``: one callable, or a sequence of them (empty or None: no hooks)."""
+    if hooks is None:
+        return ()
+    if callable(hooks):
+        return (hooks,)
+    if isinstance(hooks, Sequence) and not isinstance(hooks, (str, bytes)):
+        for hook in hooks:
+            if not callable(hook):
+                problem = f"every hook must be callable, not {type(hook).__name__}"
+                raise _fail("on_attempt", problem)
+        return tuple(hooks)
+    problem = f"must be a callable or a sequence of callables, not {type(hooks).__name__}"
+    raise _fail("on_attempt", problem)
+
+
 def checked_flag(option: str, value: object) -> bool:
     """``True`` or ``False``, nothing merely truthy."""
     if isinstance(value, bool):
@@ -342,6 +418,8 @@ class ClientOptions:
     """The most decoded bytes of a response body."""
     validate_requests: bool
     """Check parameters and files before sending (False: the server checks everything)."""
+    on_attempt: tuple[AttemptHook, ...] = ()
+    """Called with an :class:`AttemptEvent` after every attempt of every call."""
 
     @classmethod
     def checked(
@@ -353,6 +431,7 @@ class ClientOptions:
         max_retry_wait: object,
         max_response_bytes: object,
         validate_requests: object,
+        on_attempt: object = None,
     ) -> ClientOptions:
         """The options of a new client, each checked by its rule.
 
@@ -365,6 +444,7 @@ class ClientOptions:
             retry_policy=_with_retry_options(policy, max_retries, max_retry_wait),
             max_response_bytes=checked_count("max_response_bytes", max_response_bytes),
             validate_requests=checked_flag("validate_requests", validate_requests),
+            on_attempt=checked_hooks(on_attempt),
         )
 
     def derived(
@@ -375,6 +455,7 @@ class ClientOptions:
         max_retries: object = None,
         max_retry_wait: object = None,
         validate_requests: object = None,
+        on_attempt: object = None,
     ) -> ClientOptions:
         """These options with the given ones (not None) replaced, each checked by its rule.
 
@@ -391,6 +472,7 @@ class ClientOptions:
                 if validate_requests is None
                 else checked_flag("validate_requests", validate_requests)
             ),
+            on_attempt=self.on_attempt if on_attempt is None else checked_hooks(on_attempt),
         )
 
     def for_call(self, timeout: object, max_retries: object) -> ClientOptions:

@@ -26,6 +26,11 @@ class MissingAPIKeyError(ImagesError):
     """No API key was passed and ``OPENAI_API_KEY`` is not set."""
 
 
+class TokenProviderError(ImagesError):
+    """An Azure ``azure_ad_token_provider`` raised, or returned no usable token; the attempt
+    it was called for was not sent. The provider's exception is the ``__cause__``."""
+
+
 class ClientClosedError(ImagesError, RuntimeError):
     """The client was closed; create a new one to make more requests."""
 
@@ -254,6 +259,10 @@ class ConfigurationError(ImagesError, ValueError):
         super().__init__(message)
         self.message = message
         self.option = option
+
+
+class InsecureConnectionWarning(UserWarning):
+    """A client was made with ``ssl=False``: server certificates are not checked."""
 
 
 class ImageDecodeError(ImagesError, ValueError):

@@ -29,6 +29,8 @@ class PreparedRequest:
     """Everything needed to send (and resend) one API call, and its per-call overrides."""
 
     path: str
+    model: str | None = None
+    """The request's model; on Azure OpenAI it may name the deployment."""
     json_body: Mapping[str, object] | None = None
     form_fields: Sequence[tuple[str, str]] = ()
     files: Sequence[tuple[str, UploadFile]] = ()
@@ -100,6 +102,7 @@ async def prepare_generate(
         validate_generate(params)
     return PreparedRequest(
         path=ENDPOINTS["generate"].path,
+        model=model,
         json_body={**params, **(extra_body or {})},
         extra_headers=extra_headers,
         extra_query=extra_query,
@@ -162,6 +165,7 @@ async def prepare_edit(
     names = ["image"] if len(images) == 1 else ["image[]"] * len(images)
     return PreparedRequest(
         path=ENDPOINTS["edit"].path,
+        model=model,
         form_fields=form_fields(params, extra_body),
         files=[
             *zip(names, image_uploads, strict=True),
@@ -201,6 +205,7 @@ async def prepare_variation(
         validate_variation(params, upload)
     return PreparedRequest(
         path=ENDPOINTS["variation"].path,
+        model=model,
         form_fields=form_fields(params, extra_body),
         files=[("image", upload)],
         extra_headers=extra_headers,

@@ -14,14 +14,14 @@ import asyncio
 import functools
 import json
 import platform
+import ssl as ssl_module
 import zlib
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
-from typing import TYPE_CHECKING, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import aiohttp
 import attrs
-from aiohttp.abc import AbstractStreamWriter
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict
 from yarl import URL
 
@@ -36,10 +36,11 @@ from ._errors import (
     InvalidRequestError,
     status_error,
 )
+from ._proxy import ProxyRules
 from ._version import __version__
+from ._wire_body import encoded_body
 
 if TYPE_CHECKING:
-    from ._files import MultipartBody
     from ._prepare import PreparedRequest
 
 #: Error bodies are small; a larger one is cut here rather than held in memory.
@@ -51,6 +52,18 @@ USER_AGENT = (
     f"images-async/{__version__} aiohttp/{aiohttp.__version__} "
     f"{platform.python_implementation()}/{platform.python_version()}"
 )
+
+
+class Route(Protocol):
+    """Where calls go and how they authenticate (:mod:`._routing` has the two kinds)."""
+
+    base_url: URL
+    headers: Mapping[str, str]
+    refreshes_credentials: bool
+
+    def url_for(self, path: str, model: str | None) -> URL: ...
+
+    async def fresh_headers(self) -> Mapping[str, str]: ...
 
 
 @functools.lru_cache(maxsize=64)
@@ -66,52 +79,6 @@ def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
             total=timeout.total, connect=timeout.connect, sock_read=timeout.read
         )
     return aiohttp.ClientTimeout(total=timeout)
-
-
-def _encoded_body(request: PreparedRequest) -> aiohttp.Payload | bytes:
-    """A fresh body for one attempt; the same bytes each time, read once and not copied."""
-    if request.files:
-        from ._files import multipart_body  # not at import: the first call needs none of it
-
-        return _MultipartPayload(multipart_body(request.form_fields, request.files))
-    return json.dumps(request.json_body or {}, separators=(",", ":")).encode()
-
-
-class _MultipartPayload(aiohttp.Payload):
-    """A :class:`MultipartBody` written piece by piece: each file in one write, uncopied.
-
-    Not ``FormData``: its ``BytesPayload`` warns above 1 MiB (``ResourceWarning``), its
-    ``BytesIOPayload`` copies the bytes, then writes them in slices (a loop turn per slice;
-    a thread hop on aiohttp 3.9), and it writes each boundary and header on its own. Fits
-    the payload interface of aiohttp 3.9 (``write``) to 3.14 (``write_with_length`` too).
-    """
-
-    _value: tuple[bytes, ...]
-    _size: int
-    _autoclose = True  # aiohttp >= 3.12: nothing to release
-
-    def __init__(self, body: MultipartBody) -> None:
-        super().__init__(body.pieces, content_type=body.content_type)
-        self._size = body.size
-
-    async def write(self, writer: AbstractStreamWriter) -> None:
-        await self.write_with_length(writer, None)
-
-    async def write_with_length(
-        self, writer: AbstractStreamWriter, content_length: int | None
-    ) -> None:
-        left = self._size if content_length is None else content_length
-        for piece in self._value:
-            if left <= 0:
-                break
-            await writer.write(piece if len(piece) <= left else memoryview(piece)[:left])
-            left -= len(piece)
-
-    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        return b"".join(self._value).decode(encoding, errors)
-
-    async def as_bytes(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
-        return b"".join(self._value)
 
 
 @attrs.frozen(kw_only=True)
@@ -310,6 +277,18 @@ class ResponseStream:
         self._response.close()
 
 
+class AttemptTrace:
+    """What one attempt sent and got, filled in by :meth:`Transport.send_once` as it goes."""
+
+    __slots__ = ("bytes_received", "bytes_sent", "request_id", "status")
+
+    def __init__(self) -> None:
+        self.bytes_sent: int | None = None
+        self.bytes_received: int | None = None
+        self.status: int | None = None
+        self.request_id: str | None = None
+
+
 @attrs.frozen(kw_only=True)
 class PoolStats:
     """A snapshot of a client's connection pool (``AsyncImages.pool_stats``)."""
@@ -350,36 +329,37 @@ class Transport:
     def __init__(
         self,
         *,
-        api_key: str,
-        base_url: str | URL,
-        organization: str | None,
-        project: str | None,
+        route: Route,
         default_headers: Mapping[str, str] | None,
         default_query: Mapping[str, str] | None,
         max_connections: int,
         http_session: aiohttp.ClientSession | None,
+        proxies: ProxyRules | None = None,
+        ssl: ssl_module.SSLContext | bool = True,
     ) -> None:
-        # ``base_url`` is one that :func:`._config.checked_base_url` accepted.
-        self.base_url = URL(str(base_url).rstrip("/"))
+        self.route = route
+        self.base_url = route.base_url
         self.max_connections = max_connections
         self._headers = CIMultiDict(
-            {
-                "User-Agent": USER_AGENT,
-                "Authorization": f"Bearer {api_key}",
-                "Accept-Encoding": ACCEPT_ENCODING,
-            }
+            {"User-Agent": USER_AGENT, **route.headers, "Accept-Encoding": ACCEPT_ENCODING}
         )
-        if organization:
-            self._headers["OpenAI-Organization"] = organization
-        if project:
-            self._headers["OpenAI-Project"] = project
         self._headers.update(default_headers or {})
         self._query: MultiDict[str] = MultiDict(default_query or {})
-        self._endpoint_urls: dict[str, URL] = {}
+        self._proxies = proxies or ProxyRules()
+        self._ssl = ssl
         self._session = http_session
         self._owns_session = http_session is None
         self._session_loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+
+    def _connection_options(self, url: URL) -> dict[str, Any]:
+        """The proxy and certificate checks of a request to ``url``."""
+        options: dict[str, Any] = {"ssl": self._ssl}
+        if self._proxies.any and (proxy := self._proxies.choose(url)) is not None:
+            options["proxy"] = proxy.url
+            if proxy.user is not None:
+                options["proxy_auth"] = aiohttp.BasicAuth(proxy.user, proxy.password or "")
+        return options
 
     @property
     def closed(self) -> bool:
@@ -403,8 +383,9 @@ class Transport:
         loop = asyncio.get_running_loop()
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self.max_connections)
+            # trust_env stays False: it would also send ~/.netrc credentials (see _proxy).
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=None)
+                connector=connector, timeout=aiohttp.ClientTimeout(total=None), trust_env=False
             )
             self._session_loop = loop
         elif self._session_loop is None:
@@ -426,14 +407,13 @@ class Transport:
         return headers
 
     def url_for(self, request: PreparedRequest) -> URL:
-        url = self._endpoint_urls.get(request.path)
-        if url is None:  # built once per endpoint: yarl joins are not free on a hot path
-            url = self._endpoint_urls[request.path] = self.base_url / request.path
+        url = self.route.url_for(request.path, request.model)
         if not self._query and not request.extra_query:
             return url
-        query = self._query.copy()
+        query = MultiDict(url.query)
+        query.update(self._query)
         query.update(request.extra_query or {})
-        return url.update_query(query)
+        return url.with_query(query)
 
     async def send_once(
         self,
@@ -442,37 +422,52 @@ class Transport:
         idempotency_key: str,
         timeout: TimeoutTypes,
         read_limit: int | None = None,
+        trace: AttemptTrace | None = None,
     ) -> tuple[ResponseStream, list[bytes] | None]:
         """One attempt: a 2xx response, or the :class:`APIStatusError` of any other status.
 
         Every attempt of one call carries the same ``idempotency_key``, so the server can
         tell a retry from a new call. With a ``read_limit`` the body is read within the
         attempt (at most that many bytes, as the chunks it arrived in; a failure while
-        reading is then retried); without, it is left for the caller to stream.
+        reading is then retried); without, it is left for the caller to stream. A ``trace``
+        gets the attempt's sizes and status as they become known.
         """
         session = self._session_for_this_loop()
         url = self.url_for(request)
         call = CallLabel.of("POST", url, _client_timeout(timeout))
         headers = self._headers_for(request, idempotency_key)
+        if self.route.refreshes_credentials:
+            headers.update(await self.route.fresh_headers())
+        body = encoded_body(request)
+        if trace is not None:
+            trace.bytes_sent = len(body) if isinstance(body, bytes) else body.size
         with _AiohttpErrorsMapped(call):
             response = ResponseStream(
                 await session.post(
                     url,
-                    data=_encoded_body(request),
+                    data=body,
                     headers=headers,
                     timeout=call.timeout,
                     allow_redirects=False,
                     # Bodies are decoded by ResponseStream, bounded; also in a session the
                     # caller gave us.
                     auto_decompress=False,
+                    **self._connection_options(url),
                 ),
                 call,
             )
+        if trace is not None:
+            trace.status, trace.request_id = response.status, response.request_id
         if 200 <= response.status < 300:
             if read_limit is None:
                 return response, None
-            return response, await response.read_chunks(read_limit)
+            chunks = await response.read_chunks(read_limit)
+            if trace is not None:
+                trace.bytes_received = sum(map(len, chunks))
+            return response, chunks
         body = await response.read_prefix(MAX_ERROR_BODY_BYTES)
+        if trace is not None:
+            trace.bytes_received = len(body)
         raise status_error(
             response.status,
             headers=response.headers,
@@ -500,6 +495,7 @@ class Transport:
                     headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
                     timeout=call.timeout,
                     auto_decompress=False,
+                    **self._connection_options(target),
                 )
             except ValueError as exc:
                 # aiohttp < 3.10 refuses a redirect to a URL that is not http(s) with a bare
@@ -517,4 +513,4 @@ class Transport:
         return b"".join(await response.read_chunks(max_bytes, what=f"the image at {shown}"))
 
     def __repr__(self) -> str:
-        return f"Transport(base_url={str(self.base_url)!r})"
+        return f"Transport({self.route!r})"

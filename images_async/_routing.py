@@ -1,0 +1,128 @@
+"""Where a call goes and how it proves who sends it: the OpenAI layout, and Azure OpenAI's.
+
+A route turns an endpoint's path (``images/edits``) and the request's model into a URL, and
+gives the headers that authenticate the call: fixed ones (an API key, a static token), and
+for a token provider fresh ones on every attempt, so a token that expires mid-retry is
+renewed. The transport asks; it never knows which service it talks to.
+
+Credentials are kept out of every ``repr`` and message here.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeAlias
+
+from yarl import URL
+
+from ._errors import InvalidRequestError, TokenProviderError
+
+AzureADTokenProvider: TypeAlias = "Callable[[], str | Awaitable[str]]"
+"""A callable returning a Microsoft Entra ID token, or an awaitable of one; called for every
+attempt, so it can renew the token (keep a sync one quick: it runs on the event loop)."""
+
+
+class OpenAIRoute:
+    """``{base_url}/{path}``, with the key as a bearer token."""
+
+    refreshes_credentials = False
+
+    def __init__(
+        self, *, base_url: URL, api_key: str, organization: str | None, project: str | None
+    ) -> None:
+        self.base_url = base_url
+        headers = {"Authorization": f"Bearer {api_key}"}
+        if organization:
+            headers["OpenAI-Organization"] = organization
+        if project:
+            headers["OpenAI-Project"] = project
+        self.headers: Mapping[str, str] = headers
+        self._urls: dict[str, URL] = {}
+
+    def url_for(self, path: str, model: str | None) -> URL:
+        url = self._urls.get(path)
+        if url is None:  # built once per endpoint: yarl joins are not free on a hot path
+            url = self._urls[path] = self.base_url / path
+        return url
+
+    async def fresh_headers(self) -> Mapping[str, str]:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"OpenAIRoute(base_url={str(self.base_url)!r})"
+
+
+class AzureRoute:
+    """``{endpoint}/openai/deployments/{deployment}/{path}?api-version=...``.
+
+    The deployment is ``azure_deployment`` when the client has one, else the request's
+    ``model`` (as the official SDK does). An API key goes in an ``api-key`` header, a
+    token in ``Authorization: Bearer``.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint: URL,
+        api_version: str,
+        deployment: str | None,
+        api_key: str | None = None,
+        token: str | None = None,
+        token_provider: AzureADTokenProvider | None = None,
+    ) -> None:
+        self.base_url = endpoint
+        self.api_version = api_version
+        self.deployment = deployment
+        if api_key is not None:
+            self.headers: Mapping[str, str] = {"api-key": api_key}
+        elif token is not None:
+            self.headers = {"Authorization": f"Bearer {token}"}
+        else:
+            self.headers = {}
+        self._token_provider = token_provider
+        self.refreshes_credentials = token_provider is not None
+        self._urls: dict[tuple[str, str], URL] = {}
+
+    def url_for(self, path: str, model: str | None) -> URL:
+        deployment = self.deployment or model
+        if not deployment:
+            raise InvalidRequestError(
+                "model: required on Azure OpenAI when the client has no azure_deployment "
+                "(it names the deployment)",
+                param="model",
+            )
+        url = self._urls.get((path, deployment))
+        if url is None:
+            base = self.base_url / "openai" / "deployments" / deployment / path
+            url = base.with_query({"api-version": self.api_version})
+            if len(self._urls) < 64:  # deployments named by model: a few, but not trusted
+                self._urls[(path, deployment)] = url
+        return url
+
+    async def fresh_headers(self) -> Mapping[str, str]:
+        """The provider's current token; :class:`TokenProviderError` if it fails."""
+        provider = self._token_provider
+        if provider is None:
+            return {}
+        try:
+            token = provider()
+            if inspect.isawaitable(token):
+                token = await token
+        except Exception as exc:
+            # Not quoted: a provider's message may carry what it was given.
+            raise TokenProviderError(
+                f"azure_ad_token_provider failed: {type(exc).__name__}"
+            ) from exc
+        if not isinstance(token, str) or not token or not token.isprintable():
+            kind = type(token).__name__ if not isinstance(token, str) else "an unusable string"
+            raise TokenProviderError(
+                f"azure_ad_token_provider must return a non-empty token string, not {kind}"
+            )
+        return {"Authorization": f"Bearer {token}"}
+
+    def __repr__(self) -> str:
+        return (
+            f"AzureRoute(endpoint={str(self.base_url)!r}, api_version={self.api_version!r}, "
+            f"deployment={self.deployment!r})"
+        )
