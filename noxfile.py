@@ -112,14 +112,14 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def sync_check(session: nox.Session) -> None:
-    """Fail when the generated sync facade differs from what the generator writes."""
+    """Fail when a generated sync facade or view differs from what the generator writes."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))  # the pinned ruff
     session.run("python", "scripts/generate_sync.py", "--check")
 
 
 @nox.session
 def sync(session: nox.Session) -> None:
-    """Regenerate the sync facade (images_async/_sync_client.py) from AsyncImages."""
+    """Regenerate the sync facades (Images, AzureImages) and the views from the async clients."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))  # the pinned ruff
     session.run("python", "scripts/generate_sync.py")
 

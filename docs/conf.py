@@ -37,7 +37,8 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(aiohttp|multidict|yarl|attrs|cattrs)\..*"),
     (r"py:.*", r"(CIMultiDictProxy|ClientSession|URL|MultiMapping)(\[.*\])?"),
     (r"py:.*", r"(collections\.abc|typing|os|pathlib|datetime|types|asyncio)\..*"),
-    (r"py:.*", r"(Path|PathLike|IO|TracebackType|timedelta|Self|Any)"),
+    (r"py:.*", r"(Path|PathLike|IO|TracebackType|timedelta|Self|Any|SSLContext)"),
+    (r"py:.*", r"ssl\..*"),
     (r"py:.*", r"(TimeoutError|ValueError|TypeError|RuntimeError|Exception)"),
     # Type aliases, documented as data in api.md, appear in signatures as class references.
     (r"py:class", r"(FileTypes|ImageRequest|HTTPSession)"),

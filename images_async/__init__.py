@@ -6,8 +6,10 @@ draws it in full): ``_async_images`` (the public surface, options from ``_config
 ``_files``) → ``_sending`` (one typed entry point per response mode) → ``_retry`` →
 ``_transport`` (the only user of aiohttp's client; ``_decoding`` undoes compression) →
 ``_response`` / ``_converter`` / ``_models`` → your code, or an exception from ``_errors``.
-The sync ``Images`` is generated into ``_sync_client``; ``run_many`` is ``_fanout``; the
-command line is ``cli/`` and the offline emulator ``testing/``.
+``AsyncAzureImages`` (``_azure``) differs only in its route (``_routing``). The sync
+``Images`` is generated into ``_sync_client`` and ``AzureImages`` into ``_sync_azure``;
+``run_many`` is ``_fanout``; the command line is ``cli/`` and the offline emulator
+``testing/``.
 """
 
 import importlib
@@ -84,6 +86,7 @@ if TYPE_CHECKING:
         StreamingResponseContext,
     )
     from ._routing import AzureADTokenProvider
+    from ._sync_azure import AzureImages
     from ._sync_client import Images
     from ._sync_responses import (
         ImagesWithRawResponse,
@@ -127,6 +130,7 @@ _LAZY_NAMES = {
     "ResponseInfo": "._response",
     "StreamedResponse": "._response",
     "StreamingResponseContext": "._response",
+    "AzureImages": "._sync_azure",
     "Images": "._sync_client",
     "ImagesWithRawResponse": "._sync_responses",
     "ImagesWithStreamingResponse": "._sync_responses",
@@ -152,6 +156,7 @@ __all__ = [
     "AttemptHook",
     "AuthenticationError",
     "AzureADTokenProvider",
+    "AzureImages",
     "BadRequestError",
     "ClientClosedError",
     "CompletedImageEvent",

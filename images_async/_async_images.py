@@ -21,6 +21,7 @@ from collections.abc import (
     Sequence,
 )
 from pathlib import Path
+from ssl import SSLContext
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -31,7 +32,6 @@ from ._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     ClientOptions,
-    SSLTypes,
     Timeout,
     checked_base_url,
     checked_credential,
@@ -88,7 +88,7 @@ class AsyncImages:
         validate_requests: bool = True,
         proxy: str | URL | None = None,
         trust_env: bool = True,
-        ssl: SSLTypes = None,
+        ssl: SSLContext | bool | None = None,
         on_attempt: AttemptHook | Sequence[AttemptHook] | None = None,
         http_session: HTTPSession | None = None,
     ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
+from ssl import SSLContext
 from typing import TYPE_CHECKING
 
 from yarl import URL
@@ -21,14 +22,13 @@ from ._config import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
-    SSLTypes,
     Timeout,
     checked_base_url,
     checked_credential,
 )
 from ._errors import ConfigurationError, MissingAPIKeyError
 from ._retry import RetryPolicy
-from ._routing import AzureADTokenProvider, AzureRoute
+from ._routing import AzureADTokenProvider, AzureRoute, is_deployment_name
 from ._transport import HTTPSession
 
 if TYPE_CHECKING:
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 
 #: An API version as Azure writes them (``2025-04-01-preview``): no spaces, slashes or ``&``.
 _API_VERSION = re.compile(r"[A-Za-z0-9._-]+")
-#: A deployment name is one path segment.
-_DEPLOYMENT = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def _checked_api_version(given: object) -> str:
@@ -59,7 +57,7 @@ def _checked_api_version(given: object) -> str:
 def _checked_deployment(given: object) -> str | None:
     if given is None:
         return None
-    if not isinstance(given, str) or not _DEPLOYMENT.fullmatch(given) or given in (".", ".."):
+    if not is_deployment_name(given):
         shown = repr(given) if isinstance(given, str) else type(given).__name__
         raise ConfigurationError(
             f"azure_deployment: {shown} is not a deployment name "
@@ -80,23 +78,21 @@ def _azure_route(
 ) -> AzureRoute:
     """The route of an Azure client: arguments first, then the environment.
 
-    At most one credential may be passed; with none, ``AZURE_OPENAI_API_KEY`` is used, then
-    ``AZURE_OPENAI_AD_TOKEN``.
+    At most one credential may be passed. With none, the environment is read as the
+    official SDK reads it: ``AZURE_OPENAI_AD_TOKEN`` first, then ``AZURE_OPENAI_API_KEY``.
     """
     endpoint = checked_base_url(
         azure_endpoint, option="azure_endpoint", variable="AZURE_OPENAI_ENDPOINT", default=None
     )
     version = _checked_api_version(api_version)
     deployment = _checked_deployment(azure_deployment)
-    given = [
-        name
-        for name, value in (
-            ("api_key", api_key),
-            ("azure_ad_token", azure_ad_token),
-            ("azure_ad_token_provider", azure_ad_token_provider),
-        )
-        if value is not None
-    ]
+    credentials = {
+        "api_key": api_key,
+        "azure_ad_token": azure_ad_token,
+        "azure_ad_token_provider": azure_ad_token_provider,
+    }
+    # "" counts as not given, as everywhere else an option falls back to the environment.
+    given = [name for name, value in credentials.items() if value is not None and value != ""]
     if len(given) > 1:
         raise ConfigurationError(
             f"pass one credential, not {' and '.join(given)}", option=given[-1]
@@ -104,24 +100,25 @@ def _azure_route(
     route = functools.partial(
         AzureRoute, endpoint=endpoint, api_version=version, deployment=deployment
     )
-    if azure_ad_token_provider is not None:
+    if given == ["azure_ad_token_provider"]:
         if not callable(azure_ad_token_provider):
             problem = f"must be callable, not {type(azure_ad_token_provider).__name__}"
             raise ConfigurationError(
                 f"azure_ad_token_provider: {problem}", option="azure_ad_token_provider"
             )
         return route(token_provider=azure_ad_token_provider)
-    if azure_ad_token is None:
-        key = checked_credential("api_key", api_key, "AZURE_OPENAI_API_KEY")
-        if key is not None:
-            return route(api_key=key)
+    if given == ["api_key"]:
+        return route(api_key=checked_credential("api_key", api_key, "AZURE_OPENAI_API_KEY"))
     token = checked_credential("azure_ad_token", azure_ad_token, "AZURE_OPENAI_AD_TOKEN")
-    if token is None:
-        raise MissingAPIKeyError(
-            "no credential: pass api_key=..., azure_ad_token=... or "
-            "azure_ad_token_provider=..., or set AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN"
-        )
-    return route(token=token)
+    if token is not None:
+        return route(token=token)
+    key = checked_credential("api_key", None, "AZURE_OPENAI_API_KEY")
+    if key is not None:
+        return route(api_key=key)
+    raise MissingAPIKeyError(
+        "no credential: pass api_key=..., azure_ad_token=... or "
+        "azure_ad_token_provider=..., or set AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN"
+    )
 
 
 class AsyncAzureImages(AsyncImages):
@@ -129,7 +126,7 @@ class AsyncAzureImages(AsyncImages):
 
     Reads ``AZURE_OPENAI_ENDPOINT``, ``OPENAI_API_VERSION``, ``AZURE_OPENAI_API_KEY`` and
     ``AZURE_OPENAI_AD_TOKEN`` from the environment when the matching argument is not given.
-    Use it as a context manager (``async with``) or call :meth:`aclose` when done.
+    Use it as a context manager (``async with``) or call :meth:`~AsyncImages.aclose` when done.
     """
 
     def __init__(
@@ -152,7 +149,7 @@ class AsyncAzureImages(AsyncImages):
         validate_requests: bool = True,
         proxy: str | URL | None = None,
         trust_env: bool = True,
-        ssl: SSLTypes = None,
+        ssl: SSLContext | bool | None = None,
         on_attempt: AttemptHook | Sequence[AttemptHook] | None = None,
         http_session: HTTPSession | None = None,
     ) -> None:

@@ -21,6 +21,7 @@ import math
 import os
 import re
 import ssl as ssl_module
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TypeAlias
@@ -69,6 +70,8 @@ _SECRET_PARTS = re.compile(r"[@?#]")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: The user information of a URL as written, found even when the URL does not parse.
 _USER_INFO = re.compile(r"^[^/?#]*//[^/?#]*@")
+#: Where this package's modules live: frames from files under it are not the caller's.
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _CREDENTIALS = "must not contain credentials (user:password@); pass the API key as api_key"
 
 
@@ -254,9 +257,13 @@ def checked_proxy_rules(proxy: object, trust_env: object) -> ProxyRules:
     return ProxyRules(explicit=ProxyChoice.of(url))
 
 
-SSLTypes: TypeAlias = "ssl_module.SSLContext | bool | None"
-"""How server certificates are checked: None or True for the system's trusted CAs, an
-``ssl.SSLContext`` of your own (a private CA, client certificates), or False for no check."""
+def _callers_level() -> int:
+    """The ``stacklevel`` that points a warning at the code that made the client, whichever
+    client (async, sync, Azure) and however deep in this package the check runs."""
+    level, frame = 2, sys._getframe(2)  # 2: the caller of the function that warns
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def checked_ssl(ssl: object) -> ssl_module.SSLContext | bool:
@@ -268,7 +275,7 @@ def checked_ssl(ssl: object) -> ssl_module.SSLContext | bool:
             "ssl=False: server certificates are not checked, so anyone on the network path "
             "can read and change the calls, API key included",
             InsecureConnectionWarning,
-            stacklevel=4,
+            stacklevel=_callers_level(),
         )
         return False
     if isinstance(ssl, ssl_module.SSLContext):

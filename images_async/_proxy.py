@@ -7,14 +7,18 @@ or upper case (lower case first), unless ``NO_PROXY`` names the host. Only proxi
 aiohttp's own ``trust_env`` would also send credentials from ``~/.netrc``, which this client
 never does. The environment is read once, when the client is made.
 
-Proxy URLs may carry a user and password; they are split off here and never shown.
+Proxy URLs may carry a user and password; they are split off here into a Basic
+``Proxy-Authorization`` value and never shown. :meth:`ProxyRules.options_for` gives the
+transport the proxy arguments of each request.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 
 import attrs
 from yarl import URL
@@ -28,14 +32,16 @@ class ProxyChoice:
 
     url: URL
     """The proxy, without user information."""
-    user: str | None = attrs.field(default=None, repr=False)
-    password: str | None = attrs.field(default=None, repr=False)
+    authorization: str | None = attrs.field(default=None, repr=False)
+    """The ``Proxy-Authorization`` value (Basic) for the user and password of the URL."""
 
     @classmethod
     def of(cls, url: URL) -> ProxyChoice:
+        """The proxy ``url`` names, its ``user:password@`` (if any) turned into a header."""
         if url.user is None:
             return cls(url)
-        return cls(url.with_user(None), url.user, url.password or "")
+        pair = f"{url.user}:{url.password or ''}".encode()
+        return cls(url.with_user(None), f"Basic {base64.b64encode(pair).decode('ascii')}")
 
 
 def _environment(
@@ -51,7 +57,10 @@ def _environment(
 
 
 def proxy_url(text: str) -> URL | None:
-    """A proxy as the environment writes it (``host:port`` means ``http://host:port``)."""
+    """A proxy as the environment writes it (``host:port`` means ``http://host:port``);
+    None when it is none: another scheme, no host, white space or control characters."""
+    if any(character.isspace() or not character.isprintable() for character in text):
+        return None
     if "://" not in text:
         text = f"http://{text}"
     try:
@@ -66,11 +75,11 @@ def _no_proxy_entries(value: str) -> tuple[str, ...]:
 
 
 def _bypassed(host: str, port: int | None, entries: tuple[str, ...]) -> bool:
+    """Whether a NO_PROXY entry names the host (and port, when it gives one): ``*``, a name
+    or a domain it ends in (``example.com``, ``.example.com``, ``*.example.com``), an IP
+    address (any spelling) or an address range (``10.0.0.0/8``, ``fd00::/8``)."""
     host = host.lower().rstrip(".")
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        address = None
+    address = _address(host)
     for entry in entries:
         if entry == "*":
             return True
@@ -78,16 +87,23 @@ def _bypassed(host: str, port: int | None, entries: tuple[str, ...]) -> bool:
         if entry_port and str(port) != entry_port:
             continue
         name = name.strip("[]").removeprefix("*").lstrip(".")
-        if address is not None and "/" in name:
-            try:
+        if address is None:
+            if name and (host == name or host.endswith("." + name)):
+                return True
+        elif "/" in name:
+            with contextlib.suppress(ValueError):
                 if address in ipaddress.ip_network(name, strict=False):
                     return True
-            except ValueError:
-                pass
-            continue
-        if name and (host == name or host.endswith("." + name)):
+        elif address == _address(name):  # an address is never a domain's suffix
             return True
     return False
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
 
 
 def _has_port(entry: str) -> bool:
@@ -110,6 +126,10 @@ class ProxyRules:
         """The rules the environment sets; :class:`ConfigurationError` naming a variable
         that holds no usable proxy URL (rather than quietly connecting directly)."""
         environ = os.environ if environ is None else environ
+        if "REQUEST_METHOD" in environ:
+            # Under CGI, HTTP_PROXY holds the request's "Proxy:" header, which the caller
+            # chose ("httpoxy"): the upper-case spelling is not a setting there.
+            environ = {k: v for k, v in environ.items() if k != "HTTP_PROXY"}
         found: dict[str, ProxyChoice | None] = {}
         for scheme in ("http", "https"):
             variable, text = _environment((f"{scheme.upper()}_PROXY", "ALL_PROXY"), environ)
@@ -127,6 +147,7 @@ class ProxyRules:
 
     @property
     def any(self) -> bool:
+        """Whether any request may go through a proxy."""
         return self.explicit is not None or self.http is not None or self.https is not None
 
     def choose(self, url: URL) -> ProxyChoice | None:
@@ -137,3 +158,19 @@ class ProxyRules:
         if choice is None or (url.host and _bypassed(url.host, url.port, self.no_proxy)):
             return None
         return choice
+
+    def options_for(self, url: URL, headers: MutableMapping[str, str]) -> dict[str, object]:
+        """aiohttp's proxy arguments for a request to ``url`` (none: connect directly).
+
+        Credentials go in ``proxy_headers``, which aiohttp sends in a CONNECT only, so for
+        ``https://``; a plain ``http://`` request to the proxy carries them in its own
+        ``headers``. (aiohttp's ``proxy_auth`` would do both, but it is deprecated.)
+        """
+        choice = self.choose(url) if self.any else None
+        if choice is None:
+            return {}
+        if choice.authorization is None:
+            return {"proxy": choice.url}
+        if url.scheme == "http":
+            headers["Proxy-Authorization"] = choice.authorization
+        return {"proxy": choice.url, "proxy_headers": {"Proxy-Authorization": choice.authorization}}

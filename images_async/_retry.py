@@ -2,7 +2,8 @@
 
 :func:`delay_before_retry` is a pure function of an attempt's outcome, so the schedule can be
 tested without a server; :func:`with_retries` runs one attempt after another (sending one is
-the transport's business) and reports rate limits to an injected :class:`Pacer`.
+the transport's business), reports rate limits to an injected :class:`Pacer` and tells an
+optional observer how each attempt ended and what was decided.
 :class:`RetryPolicy` is public: users tune retries with ``AsyncImages(retry_policy=...)``.
 """
 
@@ -11,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import attrs
 
-from ._errors import APIConnectionError, APIResponseValidationError, APIStatusError
+from ._errors import APIConnectionError, APIError, APIStatusError
 from ._headers import server_requested_wait, server_retry_verdict
 
 if TYPE_CHECKING:
@@ -97,47 +98,88 @@ def delay_before_retry(
     return requested if requested <= policy.max_retry_wait else None
 
 
+AttemptObserver: TypeAlias = "Callable[[Exception | None, float | None], Awaitable[None] | None]"
+"""Told after every attempt how it ended (None: it succeeded) and the decision taken: the
+seconds waited before the next attempt, or None when there is none. It may return an
+awaitable, which is awaited before the loop goes on."""
+
+
 async def with_retries(
     attempt: Callable[[], Awaitable[_T]],
     policy: RetryPolicy,
     *,
     pacer: Pacer | None = None,
+    observer: AttemptObserver | None = None,
 ) -> tuple[_T, int]:
     """The first successful result of ``attempt()``, and how many retries it took.
 
     A failure is retried when :func:`delay_before_retry` says so, after that wait; otherwise
     it is raised with ``retries_taken`` set. With a ``pacer`` (fan-outs), attempts wait out
-    the shared cooldown and report rate limits to it.
+    the shared cooldown and report rate limits to it. An ``observer`` hears of every attempt
+    that ends, before the wait (a cancelled attempt does not end: it is not reported).
     """
     retries_taken = 0
     while True:
         if pacer is not None:
             await pacer.wait_for_cooldown()
         try:
-            return await attempt(), retries_taken
-        except APIResponseValidationError as error:
-            error.retries_taken = retries_taken
-            raise
-        except APIStatusError as error:
-            error.retries_taken = retries_taken
-            if pacer is not None:
-                _report_rate_limit(pacer, error, policy)
-            wait = delay_before_retry(
-                policy,
-                retries_taken,
-                status=error.status_code,
-                headers=error.headers,
-                error_code=error.code,
-            )
+            result = await attempt()
+        except Exception as error:
+            wait = _wait_after(error, policy, retries_taken, pacer)
+            if observer is not None and (told := observer(error, wait)) is not None:
+                await told
             if wait is None:
                 raise
-        except APIConnectionError as error:
-            error.retries_taken = retries_taken
-            wait = delay_before_retry(policy, retries_taken)
-            if wait is None:
-                raise
+        else:
+            if observer is not None and (told := observer(None, None)) is not None:
+                await told
+            return result, retries_taken
         await asyncio.sleep(wait)
         retries_taken += 1
+
+
+def _wait_after(
+    error: Exception, policy: RetryPolicy, retries_taken: int, pacer: Pacer | None
+) -> float | None:
+    """The wait before retrying after ``error`` (None: raise it), with ``retries_taken`` set
+    on it and a rate limit reported to ``pacer``."""
+    if isinstance(error, APIError):
+        error.retries_taken = retries_taken
+    if isinstance(error, APIStatusError):
+        if pacer is not None:
+            _report_rate_limit(pacer, error, policy)
+        return delay_before_retry(
+            policy,
+            retries_taken,
+            status=error.status_code,
+            headers=error.headers,
+            error_code=error.code,
+        )
+    if isinstance(error, APIConnectionError):
+        return delay_before_retry(policy, retries_taken)
+    return None  # a body of the wrong shape, a token provider's failure, bad input: final
+
+
+def why_not_retried(policy: RetryPolicy, retries_taken: int, error: Exception) -> str | None:
+    """Why a failure worth retrying was not retried (retries used up, or the server asked
+    for a longer wait than ``policy.max_retry_wait``); None for a failure never worth it.
+
+    Only meaningful for an error :func:`with_retries` gave up on.
+    """
+    if isinstance(error, APIStatusError):
+        if not should_retry_status(error.status_code, error.headers, error.code):
+            return None
+    elif not isinstance(error, APIConnectionError):
+        return None
+    if retries_taken >= policy.max_retries:
+        return f"retries exhausted ({retries_taken} of {policy.max_retries})"
+    asked = error.retry_after if isinstance(error, APIStatusError) else None
+    if asked is not None and asked > policy.max_retry_wait:
+        return (
+            f"the server asked to wait {asked:g}s, longer than "
+            f"max_retry_wait={policy.max_retry_wait:g}s"
+        )
+    return None
 
 
 def _report_rate_limit(pacer: Pacer, error: APIStatusError, policy: RetryPolicy) -> None:

@@ -11,12 +11,16 @@ Credentials are kept out of every ``repr`` and message here.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeAlias
+from typing import TypeAlias, TypeGuard
 
 from yarl import URL
 
 from ._errors import InvalidRequestError, TokenProviderError
+
+#: An Azure deployment name: one path segment of letters, digits, ``.``, ``_`` and ``-``.
+DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 AzureADTokenProvider: TypeAlias = "Callable[[], str | Awaitable[str]]"
 """A callable returning a Microsoft Entra ID token, or an awaitable of one; called for every
@@ -92,6 +96,13 @@ class AzureRoute:
                 "(it names the deployment)",
                 param="model",
             )
+        if self.deployment is None and not is_deployment_name(deployment):
+            # The model becomes a path segment: "a/b" or ".." would reach another URL.
+            raise InvalidRequestError(
+                f"model: {deployment!r} cannot name an Azure deployment (letters, digits, "
+                "'.', '_' and '-'); pass azure_deployment to the client instead",
+                param="model",
+            )
         url = self._urls.get((path, deployment))
         if url is None:
             base = self.base_url / "openai" / "deployments" / deployment / path
@@ -126,3 +137,12 @@ class AzureRoute:
             f"AzureRoute(endpoint={str(self.base_url)!r}, api_version={self.api_version!r}, "
             f"deployment={self.deployment!r})"
         )
+
+
+def is_deployment_name(name: object) -> TypeGuard[str]:
+    """True when ``name`` can be an Azure deployment: a string that is one safe path segment."""
+    return (
+        isinstance(name, str)
+        and DEPLOYMENT_NAME.fullmatch(name) is not None
+        and name not in (".", "..")
+    )

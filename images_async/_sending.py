@@ -3,7 +3,8 @@
 :class:`CallSender` pairs a client's transport with its frozen options. Each response mode
 has its own typed entry point over the one :meth:`CallSender._send`: :meth:`parsed`,
 :meth:`event_stream`, :meth:`raw` and :meth:`streamed`. A fan-out's pacer is passed in
-explicitly, never stored.
+explicitly, never stored. Every attempt is measured (an ``AttemptTrace``) and told to a
+:class:`CallObserver`, which logs it and hands it to the client's ``on_attempt`` hooks.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import attrs
 
 from ._config import ClientOptions
 from ._models import ImagesResponse
+from ._observe import CallObserver
 from ._pacing import Pacer
 from ._prepare import PreparedRequest
 from ._response import (
@@ -27,7 +29,7 @@ from ._response import (
     parse_images_body,
 )
 from ._retry import with_retries
-from ._transport import ResponseStream, Transport
+from ._transport import AttemptTrace, ResponseStream, Transport
 
 
 class _Answer(NamedTuple):
@@ -75,16 +77,40 @@ class CallSender:
         options = self.options.for_call(request.timeout, request.max_retries)
         key = f"images-async-{uuid.uuid4()}"
         read_limit = options.max_response_bytes if read else None
+        observer = CallObserver(
+            options.on_attempt,
+            endpoint=request.path,
+            idempotency_key=key,
+            policy=options.retry_policy,
+            url_path=lambda: self.transport.url_for(request).path,
+        )
+        answered: ResponseStream | None = None
         started = time.monotonic()
 
         async def attempt() -> tuple[ResponseStream, list[bytes] | None]:
-            return await self.transport.send_once(
-                request, idempotency_key=key, timeout=options.timeout, read_limit=read_limit
+            nonlocal answered
+            trace = AttemptTrace()
+            observer.began(trace)
+            response, chunks = await self.transport.send_once(
+                request,
+                idempotency_key=key,
+                timeout=options.timeout,
+                read_limit=read_limit,
+                trace=trace,
             )
+            answered = response
+            return response, chunks
 
-        (response, chunks), retries_taken = await with_retries(
-            attempt, options.retry_policy, pacer=pacer
-        )
+        try:
+            (response, chunks), retries_taken = await with_retries(
+                attempt, options.retry_policy, pacer=pacer, observer=observer.ended
+            )
+        except BaseException:
+            # Cancelled while a hook heard of the answer: an unread body would hold its
+            # connection. (A failed attempt has closed its own response.)
+            if answered is not None:
+                answered.close()
+            raise
         info = ResponseInfo(
             status_code=response.status,
             headers=response.headers,

@@ -11,9 +11,9 @@ nothing of aiohttp shows through. :class:`PoolStats` snapshots the connection po
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import platform
+import re
 import ssl as ssl_module
 import zlib
 from collections.abc import AsyncGenerator, Callable, Mapping
@@ -25,7 +25,7 @@ import attrs
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict
 from yarl import URL
 
-from ._config import Timeout, TimeoutTypes
+from ._config import TimeoutTypes
 from ._decoding import ACCEPT_ENCODING, Inflater, UnsupportedEncodingError, inflater_for
 from ._errors import (
     APIConnectionError,
@@ -38,7 +38,7 @@ from ._errors import (
 )
 from ._proxy import ProxyRules
 from ._version import __version__
-from ._wire_body import encoded_body
+from ._wire_body import client_timeout, encoded_body
 
 if TYPE_CHECKING:
     from ._prepare import PreparedRequest
@@ -48,6 +48,10 @@ MAX_ERROR_BODY_BYTES = 64 * 1024
 _T = TypeVar("_T")
 HTTPSession: TypeAlias = aiohttp.ClientSession
 """A caller's own aiohttp session, which a client may use instead of making one."""
+#: aiohttp < 3.12.4 closes TLS connections without waiting for their shutdown, and advises
+#: a short wait: a loop stopped at once (the sync client's) would leak their sockets.
+_AIOHTTP_RELEASE = tuple(int(number) for number in re.findall(r"\d+", aiohttp.__version__)[:3])
+_TLS_CLOSE_WAIT = 0.25 if _AIOHTTP_RELEASE < (3, 12, 4) else 0.0
 USER_AGENT = (
     f"images-async/{__version__} aiohttp/{aiohttp.__version__} "
     f"{platform.python_implementation()}/{platform.python_version()}"
@@ -64,21 +68,6 @@ class Route(Protocol):
     def url_for(self, path: str, model: str | None) -> URL: ...
 
     async def fresh_headers(self) -> Mapping[str, str]: ...
-
-
-@functools.lru_cache(maxsize=64)
-def _client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
-    """aiohttp's form of a timeout that :func:`._config.checked_timeout` accepted.
-
-    Cached: every call of a client uses the same few timeouts.
-    """
-    if timeout is None:
-        return aiohttp.ClientTimeout(total=None)
-    if isinstance(timeout, Timeout):
-        return aiohttp.ClientTimeout(
-            total=timeout.total, connect=timeout.connect, sock_read=timeout.read
-        )
-    return aiohttp.ClientTimeout(total=timeout)
 
 
 @attrs.frozen(kw_only=True)
@@ -149,8 +138,15 @@ class _AiohttpErrorsMapped:
         call = self._call
         if isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
             raise APITimeoutError(_timeout_message(call, exc)) from exc
+        if isinstance(exc, aiohttp.ClientHttpProxyError):  # a CONNECT refused (407...)
+            problem = f"the proxy answered {exc.status} {exc.message} to CONNECT"
+            raise APIConnectionError(f"connection error: {problem} ({call.path})") from None
         if isinstance(exc, _QUOTING_A_URL):
             raise APIConnectionError(_url_error_message(call, exc)) from None
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+            reason = getattr(exc.certificate_error, "verify_message", exc.certificate_error)
+            problem = f"the certificate of {exc.host} is not trusted ({reason})"
+            raise APIConnectionError(f"connection error: {problem}; see the ssl option") from exc
         if isinstance(exc, aiohttp.ClientError):
             raise APIConnectionError(f"connection error: {exc or type(exc).__name__}") from exc
         if isinstance(exc, OSError):
@@ -347,19 +343,16 @@ class Transport:
         self._query: MultiDict[str] = MultiDict(default_query or {})
         self._proxies = proxies or ProxyRules()
         self._ssl = ssl
+        self._used_tls = False
         self._session = http_session
         self._owns_session = http_session is None
         self._session_loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
-    def _connection_options(self, url: URL) -> dict[str, Any]:
-        """The proxy and certificate checks of a request to ``url``."""
-        options: dict[str, Any] = {"ssl": self._ssl}
-        if self._proxies.any and (proxy := self._proxies.choose(url)) is not None:
-            options["proxy"] = proxy.url
-            if proxy.user is not None:
-                options["proxy_auth"] = aiohttp.BasicAuth(proxy.user, proxy.password or "")
-        return options
+    def _connection_options(self, url: URL, headers: CIMultiDict[str]) -> dict[str, Any]:
+        """The proxy (:meth:`ProxyRules.options_for`) and certificate checks for ``url``."""
+        self._used_tls = self._used_tls or url.scheme == "https"
+        return {"ssl": self._ssl, **self._proxies.options_for(url, headers)}
 
     @property
     def closed(self) -> bool:
@@ -434,13 +427,14 @@ class Transport:
         """
         session = self._session_for_this_loop()
         url = self.url_for(request)
-        call = CallLabel.of("POST", url, _client_timeout(timeout))
+        call = CallLabel.of("POST", url, client_timeout(timeout))
         headers = self._headers_for(request, idempotency_key)
         if self.route.refreshes_credentials:
             headers.update(await self.route.fresh_headers())
         body = encoded_body(request)
         if trace is not None:
             trace.bytes_sent = len(body) if isinstance(body, bytes) else body.size
+        connection = self._connection_options(url, headers)
         with _AiohttpErrorsMapped(call):
             response = ResponseStream(
                 await session.post(
@@ -452,7 +446,7 @@ class Transport:
                     # Bodies are decoded by ResponseStream, bounded; also in a session the
                     # caller gave us.
                     auto_decompress=False,
-                    **self._connection_options(url),
+                    **connection,
                 ),
                 call,
             )
@@ -480,22 +474,29 @@ class Transport:
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()
+            if self._used_tls and _TLS_CLOSE_WAIT:
+                await asyncio.sleep(_TLS_CLOSE_WAIT)
 
     async def download(self, url: str, *, timeout: TimeoutTypes, max_bytes: int) -> bytes:
         """GET an image URL. No credentials are sent: such URLs point at other hosts."""
         target = _download_target(url)
         session = self._session_for_this_loop()
-        call = CallLabel.of("GET", target, _client_timeout(timeout))
+        call = CallLabel.of("GET", target, client_timeout(timeout))
         # Signed URLs carry their signature in the query: messages name the rest only.
         shown = target.with_user(None).with_query(None).with_fragment(None)
+        headers = CIMultiDict({"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING})
+        connection = self._connection_options(target, headers)
         with _AiohttpErrorsMapped(call):
             try:
                 opened = await session.get(
                     target,
-                    headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
+                    headers=headers,
                     timeout=call.timeout,
                     auto_decompress=False,
-                    **self._connection_options(target),
+                    # Proxy credentials in the headers must not follow a redirect to another
+                    # host (older aiohttp releases keep them), so they allow none.
+                    allow_redirects="Proxy-Authorization" not in headers,
+                    **connection,
                 )
             except ValueError as exc:
                 # aiohttp < 3.10 refuses a redirect to a URL that is not http(s) with a bare

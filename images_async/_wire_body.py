@@ -1,14 +1,18 @@
-"""The body of one attempt, in the form aiohttp writes: JSON bytes, or a multipart payload
-over the caller's own file bytes (part of the HTTP boundary, with :mod:`._transport`).
+"""One attempt in the forms aiohttp takes: its body (JSON bytes, or a multipart payload over
+the caller's own file bytes) and its time limits. Part of the HTTP boundary, with
+:mod:`._transport`.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp.abc import AbstractStreamWriter
+
+from ._config import Timeout, TimeoutTypes
 
 if TYPE_CHECKING:
     from ._files import MultipartBody
@@ -22,6 +26,21 @@ def encoded_body(request: PreparedRequest) -> aiohttp.Payload | bytes:
 
         return _MultipartPayload(multipart_body(request.form_fields, request.files))
     return json.dumps(request.json_body or {}, separators=(",", ":")).encode()
+
+
+@functools.lru_cache(maxsize=64)
+def client_timeout(timeout: TimeoutTypes) -> aiohttp.ClientTimeout:
+    """aiohttp's form of a timeout that :func:`._config.checked_timeout` accepted.
+
+    Cached: every call of a client uses the same few timeouts.
+    """
+    if timeout is None:
+        return aiohttp.ClientTimeout(total=None)
+    if isinstance(timeout, Timeout):
+        return aiohttp.ClientTimeout(
+            total=timeout.total, connect=timeout.connect, sock_read=timeout.read
+        )
+    return aiohttp.ClientTimeout(total=timeout)
 
 
 class _MultipartPayload(aiohttp.Payload):

@@ -1,4 +1,4 @@
-"""Generate the sync facade ``images_async/_sync_client.py`` and the views from ``AsyncImages``.
+"""Generate the sync facades (``Images``, ``AzureImages``) and the views from the async clients.
 
 ``AsyncImages`` is the one hand-written implementation. ``scripts/sync_client_codegen.py``
 reads its source with :mod:`ast` (never importing it) and builds ``class Images(ImagesBase)``
@@ -7,6 +7,9 @@ hands its text to the pinned ``ruff`` (import sorting, then ``ruff format``), ru
 interpreter, and adds the do-not-edit header. It supports exactly the member shapes listed in
 ``sync_client_codegen._member`` and fails loudly, naming the member and its line, on anything
 else. Every rule table below must be used, or generation fails.
+
+The Azure twin ``AzureImages`` (``images_async/_sync_azure.py``) comes from
+``AsyncAzureImages`` by the same builder: a subclass of ``Images`` with the Azure constructor.
 
 The same run writes the raw and streaming views, async (``images_async/_views.py``) and sync
 (``images_async/_sync_views.py``), built by ``scripts/sync_views_codegen.py``: one method per
@@ -123,6 +126,35 @@ IMAGES_SPEC = Spec(
     regenerate=REGENERATE,
 )
 
+#: The Azure twin. Only the constructor of ``AsyncAzureImages`` differs from ``AsyncImages``,
+#: so ``AzureImages`` derives from the generated ``Images`` (every method, view, option and
+#: the runtime come from there) and holds only an ``__init__`` building ``AsyncAzureImages``.
+AZURE_SPEC = Spec(
+    source_path="images_async/_azure.py",
+    target_path="images_async/_sync_azure.py",
+    source_module="images_async._azure",
+    target_module="images_async._sync_azure",
+    source_class="AsyncAzureImages",
+    target_class="AzureImages",
+    base_class="Images",
+    base_module="images_async._sync_client",
+    renames={
+        "AsyncAzureImages": "AzureImages",
+        **{name: RENAMES[name] for name in ("AsyncImages", "aclose", "async with")},
+    },
+    renamed_from={},
+    skips={"__repr__": SKIPS["__repr__"]},
+    drops=DROPS,
+    dormant_renames={
+        "AsyncAzureImages": "for the first AsyncAzureImages docstring naming its own class",
+    },
+    regenerate=REGENERATE,
+    summary="AzureImages: the sync facade of :class:`AsyncAzureImages` (Azure OpenAI).\n\n"
+    "Only the constructor differs from :class:`Images`, which it derives from: it builds "
+    "an\n``AsyncAzureImages``, and every method runs on the private loop ``Images`` owns; "
+    "this\nmodule holds no logic of its own.",
+)
+
 
 #: The endpoints the views offer, each to the preparer (from ``images_async._prepare``) the
 #: async views send through; the AsyncImages method must call it once with all its parameters.
@@ -223,7 +255,12 @@ SYNC_VIEWS_SPEC = ViewsSpec(
 )
 
 #: Everything this script writes, in order.
-SPECS: tuple[Spec | ViewsSpec, ...] = (ASYNC_VIEWS_SPEC, SYNC_VIEWS_SPEC, IMAGES_SPEC)
+SPECS: tuple[Spec | ViewsSpec, ...] = (
+    ASYNC_VIEWS_SPEC,
+    SYNC_VIEWS_SPEC,
+    IMAGES_SPEC,
+    AZURE_SPEC,
+)
 
 
 class HandEditedError(GenerationError):
@@ -238,7 +275,7 @@ def generate_source(source_text: str, spec: Spec | ViewsSpec = IMAGES_SPEC) -> s
     if isinstance(spec, ViewsSpec):
         module, summary = build_views_module(source_text, spec), spec.summary
     else:
-        module, summary = build_module(source_text, spec), _summary(spec)
+        module, summary = build_module(source_text, spec), spec.summary or _summary(spec)
     draft = _header(spec, summary, "0" * 64) + ast.unparse(module) + "\n"
     text = _ruff(["format"], _ruff(["check", "--select", "I", "--fix"], draft, spec), spec)
     head, _, body = text.partition(f"{HASH_PREFIX}{'0' * 64}\n")
@@ -395,7 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line: regenerate, or ``--check`` freshness; returns the exit status."""
     parser = argparse.ArgumentParser(
         prog=GENERATOR,
-        description=f"Generate {', '.join(spec.target_path for spec in SPECS)} from AsyncImages.",
+        description=f"Generate {', '.join(spec.target_path for spec in SPECS)} from the "
+        "async clients.",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 with a diff when stale")
     parser.add_argument("--force", action="store_true", help="overwrite even a hand-edited file")

@@ -40,6 +40,8 @@ class Spec:
     conversions: Mapping[str, str] = dataclasses.field(default_factory=dict)
     drops: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
     dormant_renames: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: The generated module's docstring; None: the facade's standard one.
+    summary: str | None = None
     line_length: int = 100
 
 

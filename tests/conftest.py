@@ -5,4 +5,5 @@ pytest_plugins = [
     "plugins.leaks",
     "plugins.signals",
     "plugins.threaded_server",
+    "plugins.tls",
 ]

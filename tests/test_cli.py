@@ -1,10 +1,10 @@
 """The command line as a user runs it: ``python -m images_async`` in a subprocess.
 
 Each command talks to the emulator, served on 127.0.0.1 from a thread of the test process
-(``run_emulator_in_thread``), through ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY``. The child
-runs with ``-W error`` and a clean run must leave stderr empty, so a leaked session or a
-stray warning fails the test. Argument checks, which end before anything runs, are tested
-in-process.
+(``run_emulator_in_thread``), through ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` (or the
+Azure options and ``AZURE_OPENAI_API_KEY``). The child runs with ``-W error`` and a clean
+run must leave stderr empty, so a leaked session or a stray warning fails the test.
+Argument checks, which end before anything runs, are tested in-process.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+import attrs
 import pytest
 
 from images_async import AuthenticationError, Images, __version__
@@ -42,9 +43,19 @@ POLL_INTERVAL = 0.02
 # -- helpers -------------------------------------------------------------------------------
 
 
+#: Settings of the machine running the tests that would send a child elsewhere: a proxy, or
+#: Azure OpenAI (which ``AZURE_OPENAI_ENDPOINT`` selects).
+FOREIGN_SETTINGS = ("OPENAI_", "AZURE_OPENAI_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
 def cli_env(base_url: str | None, *, api_key: str | None = API_KEY) -> dict[str, str]:
-    """The environment of a child: this one without OPENAI_*, plus the given settings."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("OPENAI_")}
+    """The environment of a child: this one without OPENAI_*, AZURE_OPENAI_* or proxies,
+    plus the given settings."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.upper().startswith(FOREIGN_SETTINGS)
+    }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     if api_key is not None:
         env["OPENAI_API_KEY"] = api_key
@@ -589,6 +600,44 @@ def test_ctrl_c_during_slow_variations_exits_130_cleanly(
     assert stderr.splitlines() == ["interrupted"]  # no traceback, no unclosed-session noise
     assert stdout == ""
     assert not (tmp_path / "out").exists()
+
+
+# -- Azure OpenAI and proxies (more in test_cli_network.py) -------------------------------
+
+
+def test_azure_generate_in_a_child_is_clean(emulator: Emulator, tmp_path: Path) -> None:
+    """As a user runs it: the Azure options, the key from the environment, stderr empty."""
+    azure_key = "azure-cli-child-0123456789abcdef"
+    emulator.config = attrs.evolve(
+        emulator.config,
+        api_keys=frozenset({azure_key}),
+        azure_deployments={"images": "gpt-image-1"},
+    )
+    env = cli_env(None, api_key=None) | {"AZURE_OPENAI_API_KEY": azure_key}
+    azure = ["--azure-endpoint", emulator.azure_endpoint, "--azure-deployment", "images"]
+    args = ["generate", "a fox", *azure, "--api-version", "2025-04-01-preview", "--out", "out"]
+
+    result = run_cli(args, cwd=tmp_path, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == [str(Path("out", "a-fox-1.png"))]
+    [call] = api_calls(emulator)
+    assert call.path == "/openai/deployments/images/images/generations"
+    assert (call.api_version, call.status) == ("2025-04-01-preview", 200)
+    assert "api-key" in call.headers
+
+
+def test_a_missing_ca_bundle_in_a_child_is_a_usage_error(tmp_path: Path) -> None:
+    args = ["generate", "a fox", "--ca-bundle", "missing.pem"]
+    result = run_cli(args, cwd=tmp_path, env=cli_env(None))
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith(
+        "error: argument --ca-bundle: missing.pem: no such file"
+    )
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
 
 
 # -- version and help ----------------------------------------------------------------------

@@ -37,7 +37,9 @@ ESCAPING_FORMAT = "png/../../escaped"
 
 
 def cli_env(base_url: str) -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("OPENAI_")}
+    # Nothing of the machine's that would send the child elsewhere (Azure, a proxy).
+    foreign = ("OPENAI_", "AZURE_OPENAI_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(foreign)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     env.update(OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=base_url)
     return env

@@ -511,6 +511,9 @@ def test_breaking_out_of_a_sync_fan_out_releases_its_connections() -> None:
             assert acquired_connections(images) == 4
             break
         assert acquired_connections(images) == 0
+        # A request written just before the break may reach the server a moment later
+        # (on a busy machine); after that, nothing new may come.
+        time.sleep(0.1)
         sent = len(emulator.requests)
         time.sleep(0.1)
         assert len(emulator.requests) == sent <= 5

@@ -623,3 +623,12 @@ def test_images_takes_no_http_session() -> None:
     options: dict[str, Any] = {"http_session": None}
     with pytest.raises(TypeError, match="http_session"):
         Images(api_key=API_KEY, **options)
+
+
+def test_repr_shows_where_calls_go_but_not_the_key(threaded_api: ThreadedImagesAPI) -> None:
+    base_url = f"{threaded_api.base_url}/v1"
+    proxy = "http://user:proxy-secret-0123@127.0.0.1:9"
+    with Images(api_key=API_KEY, base_url=base_url, proxy=proxy, trust_env=False) as images:
+        shown = [repr(images), repr(images.with_options(max_retries=0)), str(images)]
+    assert shown == [f"Images(base_url={base_url!r})"] * 3
+    assert all(API_KEY not in text and "proxy-secret" not in text for text in shown)

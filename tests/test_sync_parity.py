@@ -1,10 +1,12 @@
-"""Parity of the generated sync facade with ``AsyncImages``, checked on the live classes.
+"""Parity of the generated sync facades with ``AsyncImages`` and ``AsyncAzureImages``.
 
 Every public member of ``AsyncImages`` has a twin on ``Images`` with the same parameters
 (names, kinds, defaults, annotations) but those the generator's drop table removes, and the
 same docstring once its rename table is applied; the raw and streaming views match the same
 way; nothing on the sync side is a coroutine function or an async generator function. The
-rename, skip and drop tables are read from ``scripts/generate_sync.py``.
+same holds, member by member, between ``AsyncAzureImages`` and ``AzureImages``, checked on
+the live classes too. The rename, skip and drop tables are read from
+``scripts/generate_sync.py``.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import pytest
 from plugins.generator_script import load_generator
 
 from images_async import (
+    AsyncAzureImages,
     AsyncImages,
     AsyncImagesWithRawResponse,
     AsyncImagesWithStreamingResponse,
+    AzureImages,
     Images,
     ImagesWithRawResponse,
     ImagesWithStreamingResponse,
@@ -179,6 +183,46 @@ def test_overloads_match(name: str) -> None:
             assert_twins(async_overload, sync_overload)
 
 
+# --- AzureImages and AsyncAzureImages -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", public_names(AsyncAzureImages))
+def test_every_public_member_of_the_azure_client_has_a_sync_twin(name: str) -> None:
+    """Inherited members included: those of Images, on AzureImages, twin those of AsyncImages."""
+    sync_name = SYNC_NAMES.get(name, name)
+    async_member = inspect.getattr_static(AsyncAzureImages, name)
+    sync_member = inspect.getattr_static(AzureImages, sync_name)
+    assert type(sync_member) is type(async_member), f"{sync_name} is another kind of member"
+    assert_twins(function_of(async_member), function_of(sync_member))
+    if name not in SKIPS:
+        assert normalized_doc(sync_member) == renamed(normalized_doc(async_member))
+
+
+def test_no_extra_public_members_on_azure_images() -> None:
+    expected = {SYNC_NAMES.get(name, name) for name in public_names(AsyncAzureImages)}
+    assert set(public_names(AzureImages)) == expected
+
+
+@pytest.mark.parametrize("name", ["__init__", *SYNC_NAMES])
+def test_azure_constructor_and_context_manager_twins(name: str) -> None:
+    assert_twins(getattr(AsyncAzureImages, name), getattr(AzureImages, SYNC_NAMES.get(name, name)))
+
+
+def test_azure_constructor_docstrings_match() -> None:
+    assert normalized_doc(AzureImages) == renamed(normalized_doc(AsyncAzureImages))
+    assert normalized_doc(AzureImages.__init__) == renamed(
+        normalized_doc(AsyncAzureImages.__init__)
+    )
+
+
+def test_azure_twin_mirrors_the_async_class_tree() -> None:
+    """One implementation: each Azure client derives from its plain twin."""
+    assert issubclass(AsyncAzureImages, AsyncImages)
+    assert issubclass(AzureImages, Images)
+    assert "http_session" in inspect.signature(AsyncAzureImages).parameters
+    assert "http_session" not in inspect.signature(AzureImages).parameters
+
+
 # --- the raw and streaming views ----------------------------------------------------------
 
 
@@ -259,9 +303,10 @@ def _is_async(function: object) -> bool:
     return inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function)
 
 
+@pytest.mark.parametrize("client", [Images, AzureImages])
 @pytest.mark.parametrize("name", public_names(Images))
-def test_no_public_member_of_images_is_async(name: str) -> None:
-    function = function_of(inspect.getattr_static(Images, name))
+def test_no_public_member_of_images_is_async(client: type, name: str) -> None:
+    function = function_of(inspect.getattr_static(client, name))
     assert not _is_async(function)
     assert not _is_async(inspect.unwrap(function))
 

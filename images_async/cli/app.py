@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from .. import ImagesError
 from .commands import COMMANDS, EXIT_ERROR
+from .connection import conflicting_options
 from .parser import build_parser
 
 #: The shell's status for a process stopped by SIGINT (128 + 2).
@@ -24,7 +25,11 @@ EXIT_INTERRUPTED = 130
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit
     status. A usage error raises ``SystemExit(2)``, as argparse does."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    conflict = conflicting_options(args)
+    if conflict is not None:
+        parser.error(conflict)
     try:
         return asyncio.run(COMMANDS[args.command](args))
     except KeyboardInterrupt:

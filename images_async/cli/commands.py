@@ -1,9 +1,9 @@
 """What each command does with its parsed arguments; each returns its exit status.
 
-``generate``, ``edit``, ``variations`` and ``batch`` call the API (or any ``--base-url``)
-and write into ``--out``, which is made and proven writable before the first request.
-``serve`` and ``demo`` run the emulator, imported only inside them, so the other commands
-never load it.
+``generate``, ``edit``, ``variations`` and ``batch`` call the API (or any ``--base-url``, or
+Azure OpenAI: :mod:`.connection` builds the client) and write into ``--out``, which is made
+and proven writable before the first request. ``serve`` and ``demo`` run the emulator,
+imported only inside them, so the other commands never load it.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .. import (
 )
 from .._converter import response_to_json
 from .batch import run_batch
+from .connection import client_for
 from .output import extension_for, output_directory, save_response, slug, write_new_file
 from .parameters import EDIT_PARAMETERS, GENERATE_PARAMETERS, VARIATION_PARAMETERS
 from .progress import Progress
@@ -49,21 +50,10 @@ def _given_parameters(args: argparse.Namespace, names: Sequence[str]) -> dict[st
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
-def _client(args: argparse.Namespace) -> AsyncImages:
-    options: dict[str, Any] = {}
-    if args.base_url:
-        options["base_url"] = args.base_url
-    if args.timeout is not None:
-        options["timeout"] = args.timeout
-    if args.max_retries is not None:
-        options["max_retries"] = args.max_retries
-    return AsyncImages(**options)
-
-
 @contextlib.asynccontextmanager
 async def _session(args: argparse.Namespace, out: Path) -> AsyncIterator[AsyncImages]:
     """The client, once ``out`` is proven writable: no call is paid for and then lost."""
-    async with _client(args) as images:
+    async with client_for(args) as images:
         with output_directory(out):
             yield images
 

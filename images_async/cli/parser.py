@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from .. import __version__
 from .batch import INPUT_EXAMPLES
+from .connection import add_network_options
 from .parameters import (
     EDIT_PARAMETERS,
     GENERATE_PARAMETERS,
@@ -98,6 +99,7 @@ def _add_connection_options(
     parser.add_argument("--max-retries", type=at_least(0), help="retries per request (default 2)")
     parser.add_argument("--out", type=Path, default=Path("."), help="directory for the images")
     parser.add_argument("--json", action="store_true", help=json_help)
+    add_network_options(parser)
 
 
 # -- commands ------------------------------------------------------------------------------

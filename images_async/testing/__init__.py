@@ -5,7 +5,9 @@
   :func:`run_emulator_in_thread` serves one for synchronous code. It refuses damaged
   uploads and unreadable bodies with 400 like the API, and accepts model names it does not
   know, treating each like its closest known family (``dall-e-2*``, ``dall-e-3*``, a known
-  GPT image model it extends; anything else like gpt-image-2).
+  GPT image model it extends; anything else like gpt-image-2). It serves Azure OpenAI's
+  layout too (``emulator.azure_endpoint``), checking ``api-version``, the ``api-key`` or
+  bearer token, and the deployment, so Azure clients can be tested offline.
 * :class:`EmulatorConfig` — how it behaves; :class:`RecordedCall` — what it saw.
 * :class:`FaultPlan` — which calls fail and how (scripted, or at a seeded rate).
 * ``images_async.testing.pytest_plugin`` — pytest fixtures serving the emulator.

@@ -1,15 +1,16 @@
 """What the emulator is told and what it records: its configuration and its call records.
 
-This module owns :class:`EmulatorConfig` (keys, latency, faults, URL lifetime, validation,
-rate limit), :class:`RecordedCall` and :class:`RecordedFile` (every request as the emulator
-saw it, for assertions), and the masking of API keys in recorded headers. Plain data:
+This module owns :class:`EmulatorConfig` (keys and Azure tokens, API versions and
+deployments, latency, faults, URL lifetime, validation, rate limit), :class:`RecordedCall`
+and :class:`RecordedFile` (every request as the emulator saw it, for assertions), and the
+masking of credentials in recorded headers. Plain data:
 nothing here touches aiohttp, so importing it stays cheap.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 
 import attrs
 
@@ -17,6 +18,7 @@ from .faults import FaultPlan
 
 __all__ = [
     "BEARER",
+    "CREDENTIAL_HEADERS",
     "EmulatorConfig",
     "RecordedCall",
     "RecordedFile",
@@ -33,7 +35,18 @@ class EmulatorConfig:
     """How the emulator behaves; change it between calls to change the next answers."""
 
     api_keys: frozenset[str] | None = None
-    """Accepted API keys; None accepts any well-formed ``Bearer`` key."""
+    """Accepted API keys (``Authorization: Bearer`` on the OpenAI routes, the ``api-key``
+    header on the Azure routes); None accepts any well-formed key."""
+    azure_ad_tokens: frozenset[str] | None = None
+    """Accepted Microsoft Entra ID tokens (``Authorization: Bearer`` on the Azure routes);
+    None accepts any well-formed token."""
+    azure_api_versions: frozenset[str] | None = None
+    """The ``api-version`` values the Azure routes accept (others answer 404, like Azure);
+    None accepts any dated version (``2024-10-21``, ``2025-04-01-preview``)."""
+    azure_deployments: Mapping[str, str] | None = None
+    """The Azure deployments served, each with the model it runs (others answer 404
+    ``DeploymentNotFound``); None serves any deployment, running the request's ``model``,
+    or the model the deployment's name reads as when the request has none."""
     latency: float = 0.0
     """Seconds to wait before answering each API call."""
     faults: FaultPlan | None = None
@@ -64,7 +77,11 @@ class RecordedCall:
     method: str
     path: str
     headers: dict[str, str]
-    """Request headers; the API key in ``Authorization`` is masked."""
+    """Request headers; the credentials (``Authorization``, ``api-key``) are masked."""
+    deployment: str | None = None
+    """The Azure deployment named in the path (None on the OpenAI routes)."""
+    api_version: str | None = None
+    """The ``api-version`` query parameter, as sent (None when absent)."""
     params: dict[str, object] = attrs.field(factory=dict)
     """The JSON body, or the text parts of a multipart body as sent (strings)."""
     files: list[RecordedFile] = attrs.field(factory=list)
@@ -74,13 +91,21 @@ class RecordedCall:
     """The status answered (for ``reset``/``disconnect``, the one that was cut off)."""
 
 
+#: Headers that carry a credential, in lower case.
+CREDENTIAL_HEADERS: Set[str] = frozenset({"authorization", "api-key"})
+
+
 def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """``headers`` as a dict, with the API key in ``Authorization`` masked."""
-    masked = dict(headers)
-    authorization = headers.get("Authorization")
-    if authorization is not None:
-        match = BEARER.fullmatch(authorization)
-        masked["Authorization"] = f"Bearer {mask_key(match[1])}" if match else "***"
+    """``headers`` as a dict, with the credentials in ``Authorization`` and ``api-key``
+    masked (whatever the case their names were sent in)."""
+    masked = {}
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            match = BEARER.fullmatch(value)
+            value = f"Bearer {mask_key(match[1])}" if match else "***"
+        elif name.lower() in CREDENTIAL_HEADERS:
+            value = mask_key(value)
+        masked[name] = value
     return masked
 
 

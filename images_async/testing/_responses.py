@@ -2,8 +2,9 @@
 
 This module owns :class:`PlannedResponse` (status, body, headers, or the events of a
 stream) and :class:`APIError`, the exception every check raises to answer
-``{"error": {...}}`` like the real service, plus the fixed responses of injected status
-faults and rate limits. Sending is :mod:`._sending`'s business; nothing here touches aiohttp.
+``{"error": {...}}`` like the real service (or like Azure OpenAI's gateway), plus the fixed
+responses of injected status faults and rate limits. Sending is :mod:`._sending`'s business;
+nothing here touches aiohttp.
 """
 
 from __future__ import annotations
@@ -68,6 +69,14 @@ class APIError(Exception):
         self.response: PlannedResponse = PlannedResponse(
             status=status, body=encode_json({"error": error}), headers=headers or {}
         )
+
+    @classmethod
+    def in_azure_shape(cls, status: int, code: str, message: str) -> APIError:
+        """An error as Azure's gateway answers it: ``{"error": {"code", "message"}}`` only."""
+        error = cls(status, message)
+        body = encode_json({"error": {"code": code, "message": message}})
+        error.response = PlannedResponse(status=status, body=body)
+        return error
 
 
 def _valid_unicode(text: str) -> str:

@@ -4,7 +4,8 @@ This module owns the server: the aiohttp application and its routes, starting an
 it (also on a thread of its own, :func:`run_emulator_in_thread`), the handling of each
 call from record to response, and the images kept behind expiring URLs. Every call is
 recorded for assertions. The steps of a call live in modules of their own: configuration
-and records in :mod:`._config`, API keys and rate limits in :mod:`._admission`, reading
+and records in :mod:`._config`, API keys and rate limits in :mod:`._admission`, Azure
+OpenAI's versions, credentials and deployments in :mod:`._azure`, reading
 bodies in :mod:`._bodies`, validating them in :mod:`._validation`, drawing and describing
 images in :mod:`._rendering`, error bodies and fault responses in :mod:`._responses`,
 sending (and breaking the wire on purpose) in :mod:`._sending`, fault plans in
@@ -13,6 +14,10 @@ sending (and breaking the wire on purpose) in :mod:`._sending`, fault plans in
 ``async with Emulator() as emulator:`` serves on 127.0.0.1 with an ephemeral port;
 ``emulator.base_url`` is the ``.../v1`` root to give a client. Sync code uses
 :func:`run_emulator_in_thread`.
+
+It also serves Azure OpenAI's layout, ``POST /openai/deployments/{deployment}/images/...``
+with an ``api-version`` query parameter and an ``api-key`` header or an Entra ID bearer
+token: give an Azure client ``emulator.azure_endpoint``.
 
 Like the real service, it refuses with 400 (in the API's error shape, never a 500) what it
 cannot read: invalid JSON, text that is not valid Unicode, malformed forms, and PNG uploads
@@ -48,6 +53,7 @@ from aiohttp import web
 
 from .._endpoints import ENDPOINTS, EndpointName
 from ._admission import RateWindow, check_api_key
+from ._azure import AZURE_PREFIX, admit_azure_call, azure_not_found, with_model
 from ._bodies import RequestBody, read_body, recorded_params
 from ._config import EmulatorConfig, RecordedCall, RecordedFile, masked_headers
 from ._rendering import RenderPlan, draw_all, images_body, plan_images, stream_events
@@ -92,6 +98,9 @@ class Emulator:
             for endpoint in ENDPOINTS.values():
                 app.router.add_post(f"{prefix}/{endpoint.path}", self._handler(endpoint.name))
             app.router.add_get(prefix + "/emulator/files/{name}", self._download)
+        for endpoint in ENDPOINTS.values():
+            path = f"{AZURE_PREFIX}deployments/{{deployment}}/{endpoint.path}"
+            app.router.add_post(path, self._handler(endpoint.name))
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         app.on_response_prepare.append(self._add_headers)
         app.on_startup.append(self._on_startup)
@@ -132,6 +141,11 @@ class Emulator:
         if self._base_url is None:
             raise RuntimeError("the emulator is not running: call start() first")
         return self._base_url
+
+    @property
+    def azure_endpoint(self) -> str:
+        """The root (``http://127.0.0.1:PORT``) to give an Azure client as ``azure_endpoint``."""
+        return self.base_url.removesuffix("/v1")
 
     async def close(self) -> None:
         """Stop serving; pending answers are cut short. Safe to call twice."""
@@ -191,6 +205,7 @@ class Emulator:
         call = self._record(request)
         body = await read_body(request)
         call.params = recorded_params(body)
+        azure = call.deployment is not None
         call.files = [
             RecordedFile(
                 field=p.field, filename=p.filename, content_type=p.content_type, size=len(p.content)
@@ -203,11 +218,15 @@ class Emulator:
             await self._pause(fault.seconds or 0.0)
         await self._pause(self.config.latency)
         try:
-            planned = self._fault_or_none(fault) or await self._answer(request, endpoint, body)
+            planned = self._fault_or_none(fault) or await self._answer(
+                request, endpoint, body, call
+            )
         except APIError as error:
             planned = error.response
         processing = round((time.monotonic() - started) * 1000)
         headers = {"x-request-id": call.request_id, "openai-processing-ms": str(processing)}
+        if azure:
+            headers["apim-request-id"] = str(uuid.UUID(call.request_id.removeprefix("req_")))
         planned = attrs.evolve(planned, headers={**planned.headers, **headers})
         call.status = planned.status
         return await send(request, planned, fault)
@@ -226,14 +245,26 @@ class Emulator:
             method=request.method,
             path=request.path,
             headers=masked_headers(request.headers),
+            deployment=request.match_info.get("deployment"),
+            api_version=request.query.get("api-version"),
         )
         self.requests.append(call)
         return call
 
     async def _answer(
-        self, request: web.Request, endpoint: EndpointName, body: RequestBody
+        self, request: web.Request, endpoint: EndpointName, body: RequestBody, call: RecordedCall
     ) -> PlannedResponse:
-        check_api_key(request.headers, self.config.api_keys)
+        if call.deployment is None:
+            check_api_key(request.headers, self.config.api_keys)
+        else:
+            model = admit_azure_call(
+                self.config,
+                deployment=call.deployment,
+                api_version=call.api_version,
+                headers=request.headers,
+                body_model=call.params.get("model"),
+            )
+            body = with_model(body, model)
         self._rate_window.admit(self.config.requests_per_minute)
         plan = await self._accept(endpoint, body)
         loop = asyncio.get_running_loop()
@@ -292,13 +323,13 @@ class Emulator:
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         call = self._record(request)
-        error = APIError(
-            404,
-            f"Invalid URL ({request.method} {request.path})",
-            headers={"x-request-id": call.request_id},
-        )
+        if request.path.startswith(AZURE_PREFIX):
+            error = azure_not_found()
+        else:
+            error = APIError(404, f"Invalid URL ({request.method} {request.path})")
+        planned = attrs.evolve(error.response, headers={"x-request-id": call.request_id})
         call.status = 404
-        return await send(request, error.response, None)
+        return await send(request, planned, None)
 
 
 def _url_host(host: str) -> str:
