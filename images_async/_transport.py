@@ -342,7 +342,7 @@ class Transport:
         self._headers.update(default_headers or {})
         self._query: MultiDict[str] = MultiDict(default_query or {})
         self._proxies = proxies or ProxyRules()
-        self._ssl = ssl
+        self._direct: dict[str, Any] = {} if ssl is True else {"ssl": ssl}  # True: the default
         self._used_tls = False
         self._session = http_session
         self._owns_session = http_session is None
@@ -351,8 +351,11 @@ class Transport:
 
     def _connection_options(self, url: URL, headers: CIMultiDict[str]) -> dict[str, Any]:
         """The proxy (:meth:`ProxyRules.options_for`) and certificate checks for ``url``."""
-        self._used_tls = self._used_tls or url.scheme == "https"
-        return {"ssl": self._ssl, **self._proxies.options_for(url, headers)}
+        if url.scheme == "https":
+            self._used_tls = True
+        if not self._proxies.any:  # the common case, without building a dict per request
+            return self._direct
+        return {**self._direct, **self._proxies.options_for(url, headers)}
 
     @property
     def closed(self) -> bool:
