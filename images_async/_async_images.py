@@ -23,10 +23,11 @@ from collections.abc import (
 from pathlib import Path
 from ssl import SSLContext
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
 from yarl import URL
 
+from ._client_setup import client_parts
 from ._config import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -35,18 +36,12 @@ from ._config import (
     Timeout,
     checked_base_url,
     checked_credential,
-    checked_headers,
-    checked_limit,
-    checked_proxy_rules,
-    checked_query,
-    checked_ssl,
 )
 from ._errors import ImageDecodeError, MissingAPIKeyError
-from ._observe import log_to_stderr_if_asked
 from ._retry import RetryPolicy
 from ._routing import OpenAIRoute
 from ._saving import write_atomically
-from ._transport import HTTPSession, PoolStats, Route, Transport
+from ._transport import HTTPSession, PoolStats, Transport
 
 # Constructing a client needs only the options and the transport above. Building requests,
 # parsing responses, the views and fan-outs are imported by the methods that use them, so
@@ -121,31 +116,22 @@ class AsyncImages:
             organization=checked_credential("organization", organization, "OPENAI_ORG_ID"),
             project=checked_credential("project", project, "OPENAI_PROJECT_ID"),
         )
-        self._configure(route, locals())
-
-    def _configure(self, route: Route, given: Mapping[str, Any]) -> None:
-        """Check the options every client takes (``given``: the constructor's arguments)
-        and set up the transport over ``route``."""
-        log_to_stderr_if_asked()
-        limit = checked_limit("max_connections", given["max_connections"])
-        self._options = ClientOptions.checked(
-            timeout=given["timeout"],
-            retry_policy=given["retry_policy"],
-            max_retries=given["max_retries"],
-            max_retry_wait=given["max_retry_wait"],
-            max_response_bytes=given["max_response_bytes"],
-            validate_requests=given["validate_requests"],
-            on_attempt=given["on_attempt"],
-        )
-        self._transport = Transport(
-            route=route,
-            default_headers=checked_headers(given["default_headers"]),
-            default_query=checked_query(given["default_query"]),
-            # aiohttp's connector takes 0 for "no limit".
-            max_connections=0 if limit is None else limit,
-            http_session=given["http_session"],
-            proxies=checked_proxy_rules(given["proxy"], given["trust_env"]),
-            ssl=checked_ssl(given["ssl"]),
+        self._options, self._transport = client_parts(
+            route,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
+            retry_policy=retry_policy,
+            default_headers=default_headers,
+            default_query=default_query,
+            max_connections=max_connections,
+            max_response_bytes=max_response_bytes,
+            validate_requests=validate_requests,
+            proxy=proxy,
+            trust_env=trust_env,
+            ssl=ssl,
+            on_attempt=on_attempt,
+            http_session=http_session,
         )
         self._owns_transport = True
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from yarl import URL
 
 from ._async_images import AsyncImages
+from ._client_setup import client_parts
 from ._config import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -172,7 +173,24 @@ class AsyncAzureImages(AsyncImages):
             azure_ad_token=azure_ad_token,
             azure_ad_token_provider=azure_ad_token_provider,
         )
-        self._configure(route, locals())
+        self._options, self._transport = client_parts(
+            route,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
+            retry_policy=retry_policy,
+            default_headers=default_headers,
+            default_query=default_query,
+            max_connections=max_connections,
+            max_response_bytes=max_response_bytes,
+            validate_requests=validate_requests,
+            proxy=proxy,
+            trust_env=trust_env,
+            ssl=ssl,
+            on_attempt=on_attempt,
+            http_session=http_session,
+        )
+        self._owns_transport = True
 
     def __repr__(self) -> str:
         route = self._transport.route

@@ -331,6 +331,26 @@ async def test_netrc_credentials_are_never_sent(
     assert "Proxy-Authorization" not in download.headers
 
 
+async def test_a_session_of_the_callers_that_trusts_the_environment_is_refused(
+    emulator: Emulator, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aiohttp's own trust_env would look proxies up past NO_PROXY and send ~/.netrc
+    # credentials; the client's proxy rules are the only ones that apply.
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    async with aiohttp.ClientSession(trust_env=True) as session:
+        with pytest.raises(ConfigurationError, match="trust_env=True") as raised:
+            _client(emulator.base_url, http_session=session)
+    assert raised.value.option == "http_session"
+    assert emulator.requests == [] and proxy.requests == []
+
+    async with (
+        aiohttp.ClientSession() as session,
+        _client(emulator.base_url, http_session=session, trust_env=False) as images,
+    ):
+        await images.generate(prompt="a lighthouse")
+    assert len(emulator.requests) == 1 and proxy.requests == []
+
+
 # -- image downloads ---------------------------------------------------------------------------
 
 
