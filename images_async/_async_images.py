@@ -620,9 +620,14 @@ class AsyncImages:
             return image.decode()
         if image.url is None:
             raise ImageDecodeError("the image has neither b64_json nor url")
+        from ._downloads import download  # not at import: most clients never fetch a URL
+
         options = self._options.for_call(timeout, None)
-        return await self._transport.download(
-            image.url, timeout=options.timeout, max_bytes=options.max_response_bytes
+        return await download(
+            self._transport,
+            image.url,
+            timeout=options.timeout,
+            max_bytes=options.max_response_bytes,
         )
 
     async def save_image(

@@ -5,7 +5,9 @@ does not end) makes one :class:`AttemptEvent`, given to the client's ``on_attemp
 (sync or async callables) and logged on the ``images_async`` logger: a DEBUG record per
 attempt, a WARNING when the call is retried or gives up after a failure worth retrying.
 A :class:`CallObserver` watches the attempts of one call; when nobody listens (no hooks,
-DEBUG off) a successful attempt builds no event at all.
+DEBUG off) a successful attempt builds no event at all. It only reads what the transport
+measured and what the retry loop decided: it never calls back into either, so telling of
+an attempt cannot fail the way the attempt did.
 
 ``IMAGES_ASYNC_LOG=debug|info`` makes the package log to stderr without any logging
 configuration (:func:`log_to_stderr_if_asked`, called by every client's constructor).
@@ -13,6 +15,7 @@ configuration (:func:`log_to_stderr_if_asked`, called by every client's construc
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
@@ -24,7 +27,7 @@ from typing import Protocol, TypeAlias
 import attrs
 
 from ._errors import APIStatusError
-from ._retry import RetryPolicy, why_not_retried
+from ._retry import RetryDecision, RetryPolicy
 
 #: The package's logger. A NullHandler keeps a library WARNING from being printed by
 #: Python's last-resort handler in an application that configured no logging.
@@ -86,6 +89,7 @@ logged (ERROR, ``images_async`` logger) and otherwise ignored."""
 class AttemptCounts(Protocol):
     """What the transport measured of one attempt (its ``AttemptTrace``)."""
 
+    url_path: str | None
     bytes_sent: int | None
     bytes_received: int | None
     status: int | None
@@ -94,7 +98,7 @@ class AttemptCounts(Protocol):
 
 class CallObserver:
     """Watches the attempts of one call: :meth:`began` when one starts, :meth:`ended` (the
-    retry loop's observer) when it ends with its retry decision.
+    retry loop's observer) when it ends, with the loop's :class:`RetryDecision`.
 
     Whether DEBUG records are wanted is checked once, when the call starts. With no hooks
     and DEBUG off, a successful attempt costs a clock reading and nothing else; a failed one
@@ -106,10 +110,10 @@ class CallObserver:
         "_counts",
         "_debug",
         "_endpoint",
+        "_fallback_path",
         "_hooks",
         "_key",
         "_policy",
-        "_request_path",
         "_started",
     )
 
@@ -120,14 +124,14 @@ class CallObserver:
         endpoint: str,
         idempotency_key: str,
         policy: RetryPolicy,
-        url_path: Callable[[], str],
     ) -> None:
         self._hooks = hooks
         self._debug = logger.isEnabledFor(logging.DEBUG)
         self._endpoint = endpoint
         self._key = idempotency_key
         self._policy = policy
-        self._request_path = url_path  # called only when a record is written: it costs
+        # Logged for an attempt that failed before its URL was built (no deployment for it).
+        self._fallback_path = endpoint
         self._attempt = 0
         self._started = 0.0
         self._counts: AttemptCounts | None = None
@@ -138,18 +142,32 @@ class CallObserver:
         self._counts = counts
         self._started = time.monotonic()
 
-    def ended(self, error: Exception | None, wait: float | None) -> Awaitable[None] | None:
-        """The attempt ended (``error`` None: it succeeded); ``wait`` is the seconds before
-        the retry, None when there is none. Returns an awaitable when a hook returned one."""
+    def ended(self, error: Exception | None, decision: RetryDecision) -> Awaitable[None] | None:
+        """The attempt ended (``error`` None: it succeeded) and the retry loop decided
+        ``decision``. Returns an awaitable when a hook returned one; never raises."""
         elapsed = time.monotonic() - self._started
         if error is None and not self._hooks and not self._debug:
             return None
-        event = self._event(error, wait, elapsed)
-        if self._debug:
-            self._log_debug(event)
-        if error is not None:
-            self._warn_if_retrying_or_giving_up(event, error)
+        event = self._event(error, decision.wait, elapsed)
+        # A handler or filter that raises is the logging setup's fault: it must not replace
+        # the attempt's own outcome, nor keep the hooks from hearing of it.
+        with contextlib.suppress(Exception):
+            self._log(event, decision)
         return _run_hooks(self._hooks, event) if self._hooks else None
+
+    def _log(self, event: AttemptEvent, decision: RetryDecision) -> None:
+        path = self._url_path()
+        if self._debug:
+            self._log_debug(event, decision, path)
+        if event.error is not None and decision.worth_retrying:
+            # A failure never worth a retry is raised to the caller: no news to warn of.
+            self._warn_retrying_or_giving_up(event, decision, path)
+
+    def _url_path(self) -> str:
+        counts = self._counts
+        if counts is None or counts.url_path is None:
+            return self._fallback_path
+        return counts.url_path
 
     def _event(self, error: Exception | None, wait: float | None, elapsed: float) -> AttemptEvent:
         counts = self._counts
@@ -176,40 +194,43 @@ class CallObserver:
             retry_wait=wait,
         )
 
-    def _log_debug(self, event: AttemptEvent) -> None:
-        if event.will_retry:
-            decision = f"retrying in {event.retry_wait:.3f}s"
+    def _log_debug(self, event: AttemptEvent, decision: RetryDecision, path: str) -> None:
+        if decision.wait is not None:
+            verdict = f"retrying in {decision.wait:.3f}s"
+        elif event.error is None:
+            verdict = "done"
+        elif decision.worth_retrying:
+            verdict = f"giving up: {decision.why_not}"
         else:
-            decision = "done" if event.error is None else "failed, not retrying"
+            verdict = str(decision.why_not)
         logger.debug(
             "%s %s attempt %d: %s, request id %s, %.3fs, sent %s B, received %s B; %s",
             event.method,
-            self._request_path(),
+            path,
             event.attempt,
             _outcome(event),
             event.request_id or "-",
             event.elapsed,
             _size(event.bytes_sent),
             _size(event.bytes_received),
-            decision,
+            verdict,
             extra={"attempt_event": event},
         )
 
-    def _warn_if_retrying_or_giving_up(self, event: AttemptEvent, error: Exception) -> None:
-        if event.will_retry:
+    def _warn_retrying_or_giving_up(
+        self, event: AttemptEvent, decision: RetryDecision, path: str
+    ) -> None:
+        if decision.wait is not None:
             verdict = (
-                f"retrying in {event.retry_wait:.3f}s "
+                f"retrying in {decision.wait:.3f}s "
                 f"(retry {event.attempt} of {self._policy.max_retries})"
             )
         else:
-            reason = why_not_retried(self._policy, event.attempt - 1, error)
-            if reason is None:
-                return  # a failure never worth a retry: the caller gets it, no news to warn of
-            verdict = f"giving up: {reason}"
+            verdict = f"giving up: {decision.why_not}"
         logger.warning(
             "%s %s attempt %d failed (%s); %s",
             event.method,
-            self._request_path(),
+            path,
             event.attempt,
             _outcome(event),
             verdict,

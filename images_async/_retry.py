@@ -3,7 +3,8 @@
 :func:`delay_before_retry` is a pure function of an attempt's outcome, so the schedule can be
 tested without a server; :func:`with_retries` runs one attempt after another (sending one is
 the transport's business), reports rate limits to an injected :class:`Pacer` and tells an
-optional observer how each attempt ended and what was decided.
+optional observer how each attempt ended and the one :class:`RetryDecision` taken after it
+(the wait, or why there is no retry), so nothing else has to guess it again.
 :class:`RetryPolicy` is public: users tune retries with ``AsyncImages(retry_policy=...)``.
 """
 
@@ -71,6 +72,55 @@ def should_retry_status(status: int, headers: Mapping[str, str], error_code: str
     return status in RETRYABLE_STATUSES_BELOW_500 or status >= 500
 
 
+@attrs.frozen(kw_only=True)
+class RetryDecision:
+    """What the retry loop decided after one attempt: wait and retry, or end the call."""
+
+    wait: float | None = None
+    """Seconds to wait before the next attempt; None when there is none."""
+    why_not: str | None = None
+    """Why a failed attempt is not retried, in a few words; None when it is retried or
+    succeeded."""
+    worth_retrying: bool = True
+    """False for a failure no retry can mend (a 400, bad input): nothing was given up."""
+
+
+#: The decision after an attempt that succeeded: the call is done.
+SUCCEEDED = RetryDecision()
+#: The decision after a failure no retry can mend.
+NOT_WORTH_RETRYING = RetryDecision(why_not="not worth retrying", worth_retrying=False)
+
+
+def decide_retry(
+    policy: RetryPolicy,
+    retries_taken: int,
+    *,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+    error_code: str | None = None,
+) -> RetryDecision:
+    """Whether, and after how long, to retry a failed attempt (the one place that decides).
+
+    ``status`` is None for failures without a response (connection errors, timeouts).
+    A server that asks for a longer wait than ``policy.max_retry_wait`` is not retried:
+    the caller learns at once, with the wait the server asked for on the error.
+    """
+    headers = headers or {}
+    if status is not None and not should_retry_status(status, headers, error_code):
+        return NOT_WORTH_RETRYING
+    if retries_taken >= policy.max_retries:
+        return RetryDecision(why_not=f"retries exhausted ({retries_taken} of {policy.max_retries})")
+    requested = None if status is None else server_requested_wait(headers)
+    if requested is None:
+        return RetryDecision(wait=policy.backoff(retries_taken))
+    if requested > policy.max_retry_wait:
+        return RetryDecision(
+            why_not=f"the server asked to wait {requested:g}s, longer than "
+            f"max_retry_wait={policy.max_retry_wait:g}s"
+        )
+    return RetryDecision(wait=requested)
+
+
 def delay_before_retry(
     policy: RetryPolicy,
     retries_taken: int,
@@ -79,29 +129,16 @@ def delay_before_retry(
     headers: Mapping[str, str] | None = None,
     error_code: str | None = None,
 ) -> float | None:
-    """Seconds to wait before the next attempt, or None to give up now.
-
-    ``status`` is None for failures without a response (connection errors, timeouts).
-    A server that asks for a longer wait than ``policy.max_retry_wait`` is not retried:
-    the caller learns at once, with the wait the server asked for on the error.
-    """
-    if retries_taken >= policy.max_retries:
-        return None
-    if status is None:
-        return policy.backoff(retries_taken)
-    headers = headers or {}
-    if not should_retry_status(status, headers, error_code):
-        return None
-    requested = server_requested_wait(headers)
-    if requested is None:
-        return policy.backoff(retries_taken)
-    return requested if requested <= policy.max_retry_wait else None
+    """Seconds to wait before the next attempt, or None to give up now: the wait of
+    :func:`decide_retry`'s decision."""
+    return decide_retry(
+        policy, retries_taken, status=status, headers=headers, error_code=error_code
+    ).wait
 
 
-AttemptObserver: TypeAlias = "Callable[[Exception | None, float | None], Awaitable[None] | None]"
-"""Told after every attempt how it ended (None: it succeeded) and the decision taken: the
-seconds waited before the next attempt, or None when there is none. It may return an
-awaitable, which is awaited before the loop goes on."""
+AttemptObserver: TypeAlias = "Callable[[Exception | None, RetryDecision], Awaitable[None] | None]"
+"""Told after every attempt how it ended (None: it succeeded) and the decision taken after
+it. It may return an awaitable, which is awaited before the loop goes on."""
 
 
 async def with_retries(
@@ -113,7 +150,7 @@ async def with_retries(
 ) -> tuple[_T, int]:
     """The first successful result of ``attempt()``, and how many retries it took.
 
-    A failure is retried when :func:`delay_before_retry` says so, after that wait; otherwise
+    A failure is retried when :func:`decide_retry` says so, after that wait; otherwise
     it is raised with ``retries_taken`` set. With a ``pacer`` (fan-outs), attempts wait out
     the shared cooldown and report rate limits to it. An ``observer`` hears of every attempt
     that ends, before the wait (a cancelled attempt does not end: it is not reported).
@@ -125,30 +162,31 @@ async def with_retries(
         try:
             result = await attempt()
         except Exception as error:
-            wait = _wait_after(error, policy, retries_taken, pacer)
-            if observer is not None and (told := observer(error, wait)) is not None:
+            decision = _decision_after(error, policy, retries_taken, pacer)
+            if observer is not None and (told := observer(error, decision)) is not None:
                 await told
-            if wait is None:
+            if decision.wait is None:
                 raise
+            wait = decision.wait
         else:
-            if observer is not None and (told := observer(None, None)) is not None:
+            if observer is not None and (told := observer(None, SUCCEEDED)) is not None:
                 await told
             return result, retries_taken
         await asyncio.sleep(wait)
         retries_taken += 1
 
 
-def _wait_after(
+def _decision_after(
     error: Exception, policy: RetryPolicy, retries_taken: int, pacer: Pacer | None
-) -> float | None:
-    """The wait before retrying after ``error`` (None: raise it), with ``retries_taken`` set
-    on it and a rate limit reported to ``pacer``."""
+) -> RetryDecision:
+    """The decision after ``error``, with ``retries_taken`` set on it and a rate limit
+    reported to ``pacer``."""
     if isinstance(error, APIError):
         error.retries_taken = retries_taken
     if isinstance(error, APIStatusError):
         if pacer is not None:
             _report_rate_limit(pacer, error, policy)
-        return delay_before_retry(
+        return decide_retry(
             policy,
             retries_taken,
             status=error.status_code,
@@ -156,30 +194,8 @@ def _wait_after(
             error_code=error.code,
         )
     if isinstance(error, APIConnectionError):
-        return delay_before_retry(policy, retries_taken)
-    return None  # a body of the wrong shape, a token provider's failure, bad input: final
-
-
-def why_not_retried(policy: RetryPolicy, retries_taken: int, error: Exception) -> str | None:
-    """Why a failure worth retrying was not retried (retries used up, or the server asked
-    for a longer wait than ``policy.max_retry_wait``); None for a failure never worth it.
-
-    Only meaningful for an error :func:`with_retries` gave up on.
-    """
-    if isinstance(error, APIStatusError):
-        if not should_retry_status(error.status_code, error.headers, error.code):
-            return None
-    elif not isinstance(error, APIConnectionError):
-        return None
-    if retries_taken >= policy.max_retries:
-        return f"retries exhausted ({retries_taken} of {policy.max_retries})"
-    asked = error.retry_after if isinstance(error, APIStatusError) else None
-    if asked is not None and asked > policy.max_retry_wait:
-        return (
-            f"the server asked to wait {asked:g}s, longer than "
-            f"max_retry_wait={policy.max_retry_wait:g}s"
-        )
-    return None
+        return decide_retry(policy, retries_taken)
+    return NOT_WORTH_RETRYING  # a body of the wrong shape, a token provider's failure, bad input
 
 
 def _report_rate_limit(pacer: Pacer, error: APIStatusError, policy: RetryPolicy) -> None:

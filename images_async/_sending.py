@@ -82,7 +82,6 @@ class CallSender:
             endpoint=request.path,
             idempotency_key=key,
             policy=options.retry_policy,
-            url_path=lambda: self.transport.url_for(request).path,
         )
         answered: ResponseStream | None = None
         started = time.monotonic()

@@ -33,7 +33,6 @@ from ._errors import (
     APITimeoutError,
     ClientClosedError,
     ImagesError,
-    InvalidRequestError,
     status_error,
 )
 from ._proxy import ProxyRules
@@ -45,6 +44,8 @@ if TYPE_CHECKING:
 
 #: Error bodies are small; a larger one is cut here rather than held in memory.
 MAX_ERROR_BODY_BYTES = 64 * 1024
+#: The statuses that send a GET elsewhere, each keeping it a GET without a body.
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _T = TypeVar("_T")
 HTTPSession: TypeAlias = aiohttp.ClientSession
 """A caller's own aiohttp session, which a client may use instead of making one."""
@@ -276,9 +277,10 @@ class ResponseStream:
 class AttemptTrace:
     """What one attempt sent and got, filled in by :meth:`Transport.send_once` as it goes."""
 
-    __slots__ = ("bytes_received", "bytes_sent", "request_id", "status")
+    __slots__ = ("bytes_received", "bytes_sent", "request_id", "status", "url_path")
 
     def __init__(self) -> None:
+        self.url_path: str | None = None  # the path only: a query string may hold secrets
         self.bytes_sent: int | None = None
         self.bytes_received: int | None = None
         self.status: int | None = None
@@ -300,23 +302,6 @@ def _decode_error_body(body: bytes) -> object:
         return json.loads(body)
     except ValueError:
         return body.decode("utf-8", "replace")
-
-
-def _download_target(url: object) -> URL:
-    """An image URL to GET: absolute http(s) with a host, or :class:`InvalidRequestError`.
-
-    Checked here because aiohttp fails on other URLs in ways that vary by release (3.9 with
-    an ``AssertionError`` for ``ftp://``). The URL is not quoted: it may be signed.
-    """
-    try:
-        target = URL(url)  # type: ignore[arg-type]  # checked below, and by URL itself
-    except (TypeError, ValueError):
-        raise InvalidRequestError("image.url is not a valid URL", param="image") from None
-    if target.scheme not in ("http", "https") or not target.host:
-        scheme = f"not {target.scheme}://" if target.scheme else "it has none"
-        problem = f"image.url must be an http:// or https:// URL with a host ({scheme})"
-        raise InvalidRequestError(problem, param="image")
-    return target
 
 
 class Transport:
@@ -381,7 +366,11 @@ class Transport:
             connector = aiohttp.TCPConnector(limit=self.max_connections)
             # trust_env stays False: it would also send ~/.netrc credentials (see _proxy).
             self._session = aiohttp.ClientSession(
-                connector=connector, timeout=aiohttp.ClientTimeout(total=None), trust_env=False
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=None),
+                trust_env=False,
+                # An API client keeps no cookies: a download host's would follow later calls.
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
             self._session_loop = loop
         elif self._session_loop is None:
@@ -430,6 +419,8 @@ class Transport:
         """
         session = self._session_for_this_loop()
         url = self.url_for(request)
+        if trace is not None:
+            trace.url_path = url.path
         call = CallLabel.of("POST", url, client_timeout(timeout))
         headers = self._headers_for(request, idempotency_key)
         if self.route.refreshes_credentials:
@@ -480,41 +471,43 @@ class Transport:
             if self._used_tls and _TLS_CLOSE_WAIT:
                 await asyncio.sleep(_TLS_CLOSE_WAIT)
 
-    async def download(self, url: str, *, timeout: TimeoutTypes, max_bytes: int) -> bytes:
-        """GET an image URL. No credentials are sent: such URLs point at other hosts."""
-        target = _download_target(url)
+    async def get_once(
+        self, url: URL, call: CallLabel, *, deadline: float | None, failure: str
+    ) -> ResponseStream:
+        """One GET of ``url`` that follows no redirect, for :mod:`._downloads`: a 2xx or
+        redirect response, or the :class:`APIStatusError` of any other (its reason starts
+        with ``failure``). No credentials are sent but a proxy's, to the proxy of this URL.
+        ``deadline`` (the loop's clock) replaces the total timeout of ``call``."""
         session = self._session_for_this_loop()
-        call = CallLabel.of("GET", target, client_timeout(timeout))
-        # Signed URLs carry their signature in the query: messages name the rest only.
-        shown = target.with_user(None).with_query(None).with_fragment(None)
-        headers = CIMultiDict({"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING})
-        connection = self._connection_options(target, headers)
-        with _AiohttpErrorsMapped(call):
-            try:
-                opened = await session.get(
-                    target,
-                    headers=headers,
-                    timeout=call.timeout,
-                    auto_decompress=False,
-                    # Proxy credentials in the headers must not follow a redirect to another
-                    # host (older aiohttp releases keep them), so they allow none.
-                    allow_redirects="Proxy-Authorization" not in headers,
-                    **connection,
-                )
-            except ValueError as exc:
-                # aiohttp < 3.10 refuses a redirect to a URL that is not http(s) with a bare
-                # ValueError; only this GET follows redirects, so only it maps that case.
-                raise APIConnectionError(_url_error_message(call, exc)) from None
-            response = ResponseStream(opened, call)
-        if not 200 <= response.status < 300:
-            body = await response.read_prefix(MAX_ERROR_BODY_BYTES)
-            raise status_error(
-                response.status,
-                headers=response.headers,
-                body=_decode_error_body(body),
-                reason=f"downloading {shown} failed: {response.reason}",
+        timeout = call.timeout
+        if deadline is not None:  # never 0, which aiohttp reads as "no total timeout"
+            left = max(deadline - asyncio.get_running_loop().time(), 0.001)
+            timeout = aiohttp.ClientTimeout(
+                total=left, connect=timeout.connect, sock_read=timeout.sock_read
             )
-        return b"".join(await response.read_chunks(max_bytes, what=f"the image at {shown}"))
+        headers = CIMultiDict({"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING})
+        connection = self._connection_options(url, headers)
+        with _AiohttpErrorsMapped(call):
+            response = ResponseStream(
+                await session.get(
+                    url,
+                    headers=headers,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    auto_decompress=False,
+                    **connection,
+                ),
+                call,
+            )
+        if 200 <= response.status < 300 or response.status in REDIRECT_STATUSES:
+            return response
+        body = await response.read_prefix(MAX_ERROR_BODY_BYTES)
+        raise status_error(
+            response.status,
+            headers=response.headers,
+            body=_decode_error_body(body),
+            reason=f"{failure}: {response.reason}",
+        )
 
     def __repr__(self) -> str:
         return f"Transport({self.route!r})"

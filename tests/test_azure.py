@@ -9,7 +9,9 @@ errors raised before anything is sent, and no key or token in a repr, a message 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+import logging
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -17,12 +19,14 @@ import pytest
 from images_async import (
     AsyncAzureImages,
     AsyncImages,
+    AttemptEvent,
     AuthenticationError,
     AzureImages,
     ConfigurationError,
     EditRequest,
     GenerateRequest,
     ImageRequest,
+    InternalServerError,
     InvalidRequestError,
     MissingAPIKeyError,
     RetryPolicy,
@@ -155,20 +159,43 @@ def token_provider(kind: str, handed_out: list[str]) -> Callable[[], Any]:
     return next_token if kind == "sync" else next_token_later
 
 
+#: One call of each endpoint, and the path (under the deployment) it goes to.
+ENDPOINT_CALLS: dict[str, tuple[Callable[[AsyncImages], Awaitable[Any]], str]] = {
+    "generate": (
+        lambda client: client.generate(prompt="a kite", model="gpt-image-1", quality="low"),
+        "/openai/deployments/gpt-image-1/images/generations",
+    ),
+    "edit": (
+        lambda client: client.edit(
+            image=PICTURE, prompt="add a hat", model="gpt-image-1", quality="low"
+        ),
+        "/openai/deployments/gpt-image-1/images/edits",
+    ),
+    "variation": (
+        lambda client: client.create_variation(image=PICTURE, model="dall-e-2", size="256x256"),
+        "/openai/deployments/dall-e-2/images/variations",
+    ),
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINT_CALLS))
 @pytest.mark.parametrize("kind", ["sync", "async"])
-async def test_token_provider_is_asked_before_every_attempt(emulator: Emulator, kind: str) -> None:
+async def test_token_provider_is_asked_before_every_attempt(
+    emulator: Emulator, kind: str, endpoint: str
+) -> None:
     emulator.config.faults = FaultPlan.scripted("500")
     handed_out: list[str] = []
     provider = token_provider(kind, handed_out)
+    call_endpoint, path = ENDPOINT_CALLS[endpoint]
     async with azure_client(
         emulator, azure_ad_token_provider=provider, retry_policy=ONE_QUICK_RETRY
     ) as client:
-        response = await client.generate(prompt="a kite", model="gpt-image-1", quality="low")
+        response = await call_endpoint(client)
 
     assert len(response.data) == 1
     assert handed_out == list(ISSUED_TOKENS)
     calls = api_calls(emulator)
-    assert [call.status for call in calls] == [500, 200]
+    assert [(call.path, call.status) for call in calls] == [(path, 500), (path, 200)]
     # Each attempt carried the token handed out for it, not the first one again.
     assert [call.headers["Authorization"] for call in calls] == [
         f"Bearer {masked(token)}" for token in ISSUED_TOKENS
@@ -464,6 +491,103 @@ async def test_credentials_appear_in_no_repr_and_no_error(
         assert emulator.azure_endpoint in shown
         assert "gpt-image-1" in shown
         assert API_VERSION in shown
+
+
+CREDENTIAL_KINDS = ["api-key", "static-token", "sync-provider", "async-provider"]
+
+
+def credential_options(kind: str, handed_out: list[str]) -> dict[str, Any]:
+    """The constructor argument of one credential kind (providers hand out into ``handed_out``)."""
+    if kind == "api-key":
+        return {"api_key": API_KEY}
+    if kind == "static-token":
+        return {"azure_ad_token": STATIC_TOKEN}
+    return {"azure_ad_token_provider": token_provider(kind.split("-")[0], handed_out)}
+
+
+def credential_sent(call: RecordedCall) -> str:
+    """The credential header a call arrived with, as the emulator recorded it."""
+    if "api-key" in call.headers:
+        return f"api-key: {call.headers['api-key']}"
+    return f"Authorization: {call.headers['Authorization']}"
+
+
+def everything_logged(records: list[logging.LogRecord]) -> str:
+    """Each record formatted with every attribute it has (its event too), tracebacks included."""
+    formatter = logging.Formatter()
+    return "\n".join(
+        f"{formatter.format(record)}\n{sorted(vars(record).items(), key=lambda item: item[0])!r}"
+        for record in records
+    )
+
+
+def error_text(error: BaseException) -> str:
+    """All an error shows: its message, repr and traceback, with the errors chained to it."""
+    return " ".join([str(error), repr(error), *traceback.format_exception(error)])
+
+
+@pytest.mark.parametrize("kind", CREDENTIAL_KINDS)
+async def test_no_credential_in_log_records_events_or_errors_of_a_retried_call(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="images_async")
+    emulator.config.faults = FaultPlan.scripted("500")
+    events: list[AttemptEvent] = []
+    handed_out: list[str] = []
+    async with azure_client(
+        emulator,
+        retry_policy=ONE_QUICK_RETRY,
+        on_attempt=events.append,
+        **credential_options(kind, handed_out),
+    ) as client:
+        await client.generate(prompt="a kite", model="gpt-image-1", quality="low")
+
+    calls = api_calls(emulator)
+    assert [call.status for call in calls] == [500, 200]
+    # Each attempt carried the credential (as the emulator masks it): there was one to leak.
+    expected = {
+        "api-key": [f"api-key: {masked(API_KEY)}"] * 2,
+        "static-token": [f"Authorization: Bearer {masked(STATIC_TOKEN)}"] * 2,
+    }.get(kind, [f"Authorization: Bearer {masked(token)}" for token in ISSUED_TOKENS])
+    assert [credential_sent(call) for call in calls] == expected
+    records = [record for record in caplog.records if record.name == "images_async"]
+    assert [record.levelname for record in records] == ["DEBUG", "WARNING", "DEBUG"]
+    first, second = events
+    assert isinstance(first.error, InternalServerError)
+    assert second.error is None
+    assert_no_secret_in(everything_logged(caplog.records))
+    assert_no_secret_in(repr(events))
+    assert_no_secret_in(error_text(first.error))
+
+
+@pytest.mark.parametrize("kind", ["sync-provider", "async-provider"])
+async def test_a_failing_provider_leaks_no_token_into_records_events_or_errors(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="images_async")
+
+    def leaky() -> str:
+        raise RuntimeError(f"could not refresh {STATIC_TOKEN}")
+
+    async def leaky_later() -> str:
+        return leaky()
+
+    events: list[AttemptEvent] = []
+    provider = leaky if kind == "sync-provider" else leaky_later
+    async with azure_client(
+        emulator, azure_ad_token_provider=provider, on_attempt=events.append
+    ) as client:
+        with pytest.raises(TokenProviderError) as caught:
+            await client.generate(prompt="a kite", model="gpt-image-1")
+
+    assert emulator.requests == []
+    (event,) = events
+    assert event.error is caught.value
+    assert isinstance(caught.value.__cause__, RuntimeError)  # kept, for the traceback
+    assert_no_secret_in(str(caught.value))
+    assert_no_secret_in(repr(caught.value))
+    assert_no_secret_in(everything_logged(caplog.records))
+    assert_no_secret_in(repr(events))
 
 
 # -- the sync twin ------------------------------------------------------------------------------

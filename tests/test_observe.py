@@ -28,12 +28,14 @@ from plugins.api_server import FakeImagesAPI, Reply, stream_events
 
 from images_async import (
     APIConnectionError,
+    AsyncAzureImages,
     AsyncImages,
     AttemptEvent,
     BadRequestError,
     GenerateRequest,
     Images,
     InternalServerError,
+    InvalidRequestError,
     RateLimitError,
     RetryPolicy,
 )
@@ -303,6 +305,65 @@ async def test_cancelled_in_a_hook_an_event_stream_gives_its_connection_back(
     assert len(fake_api.requests) == 1
 
 
+async def test_an_attempt_that_fails_before_its_url_exists_is_told_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An Azure client with no deployment, and a call with no model: no URL can be built.
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    hook = Recorder()
+    async with (
+        Emulator() as emulator,
+        AsyncAzureImages(
+            azure_endpoint=emulator.azure_endpoint,
+            api_version="2025-04-01-preview",
+            api_key=SECRET_KEY,
+            on_attempt=hook,
+        ) as images,
+    ):
+        with pytest.raises(InvalidRequestError) as caught:
+            await images.generate(prompt=PROMPT)
+
+    assert emulator.requests == []
+    assert caught.value.param == "model"
+    assert caught.value.__context__ is None  # raised once, not again while being told of
+    (event,) = hook.events
+    assert event.error is caught.value
+    assert (event.attempt, event.status, event.will_retry) == (1, None, False)
+    (record,) = attempt_records(caplog, logging.DEBUG)
+    assert record.getMessage().startswith("POST images/generations attempt 1: InvalidRequestError")
+    assert record.getMessage().endswith("; not worth retrying")
+    assert not attempt_records(caplog, logging.WARNING)
+    assert SECRET_KEY not in everything_logged(caplog.records)
+
+
+class BrokenHandler(logging.Handler):
+    """A handler whose ``emit`` raises, as a buggy application handler may."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        raise RuntimeError("handler bug")
+
+
+async def test_a_raising_log_handler_changes_no_outcome_and_hooks_still_hear(
+    package_logger: logging.Logger,
+) -> None:
+    package_logger.addHandler(BrokenHandler(level=logging.DEBUG))
+    package_logger.setLevel(logging.DEBUG)
+    hook = Recorder()
+    async with emulated("500", on_attempt=hook) as (emulator, images):
+        response = await images.generate(prompt=PROMPT)
+    assert response.data
+    assert [call.status for call in emulator.requests] == [500, 200]
+    assert [(event.attempt, event.status) for event in hook.events] == [(1, 500), (2, 200)]
+
+    hook.events.clear()
+    policy = RetryPolicy(max_retries=0)
+    async with emulated("500", on_attempt=hook, retry_policy=policy) as (_, images):
+        with pytest.raises(InternalServerError) as caught:
+            await images.generate(prompt=PROMPT)
+    assert caught.value.__context__ is None
+    assert [event.error for event in hook.events] == [caught.value]
+
+
 # --- hooks that fail ------------------------------------------------------------------------
 
 
@@ -382,7 +443,7 @@ async def test_no_warning_for_a_failure_never_worth_a_retry(
             await images.generate(prompt=PROMPT)
     assert not attempt_records(caplog, logging.WARNING)
     (record,) = attempt_records(caplog, logging.DEBUG)
-    assert record.getMessage().endswith("; failed, not retrying")
+    assert record.getMessage().endswith("; not worth retrying")
     assert "status 400 BadRequestError invalid" in record.getMessage()
 
 

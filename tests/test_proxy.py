@@ -341,14 +341,16 @@ async def test_a_session_of_the_callers_that_trusts_the_environment_is_refused(
         with pytest.raises(ConfigurationError, match="trust_env=True") as raised:
             _client(emulator.base_url, http_session=session)
     assert raised.value.option == "http_session"
-    assert emulator.requests == [] and proxy.requests == []
+    assert emulator.requests == []
+    assert proxy.requests == []
 
     async with (
         aiohttp.ClientSession() as session,
         _client(emulator.base_url, http_session=session, trust_env=False) as images,
     ):
         await images.generate(prompt="a lighthouse")
-    assert len(emulator.requests) == 1 and proxy.requests == []
+    assert len(emulator.requests) == 1
+    assert proxy.requests == []
 
 
 # -- image downloads ---------------------------------------------------------------------------

@@ -8,6 +8,8 @@
 * ``delay_before_retry`` gives up (None) exactly when retries are exhausted, the status is
   not retryable, ``x-should-retry: false`` says so, the quota is exhausted, or the server
   asks for a wait above the cap; otherwise it waits what the server asked, or backs off.
+* ``decide_retry`` (whose wait ``delay_before_retry`` is) says why it does not retry: not
+  worth it, retries exhausted, or too long a wait asked for, in that order.
 * ``server_requested_wait`` reads any non-negative number of seconds or milliseconds, and
   HTTP dates in every zone spelling, against a fixed ``now``.
 """
@@ -28,7 +30,12 @@ from multidict import CIMultiDict
 
 from images_async import RetryPolicy
 from images_async._headers import server_requested_wait
-from images_async._retry import delay_before_retry, should_retry_status
+from images_async._retry import (
+    NOT_WORTH_RETRYING,
+    decide_retry,
+    delay_before_retry,
+    should_retry_status,
+)
 
 #: A fixed "now" (a whole second, as HTTP dates have whole seconds).
 NOW = 1_700_000_000.0
@@ -182,6 +189,50 @@ def test_delay_before_retry_gives_up_exactly_when_it_should(
     else:
         assert delay is not None
         assert 0.75 * ceiling(policy, retries_taken) <= delay <= ceiling(policy, retries_taken)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    policy=policies,
+    retries_taken=st.integers(0, 7),
+    status=st.sampled_from(STATUSES),
+    error_code=st.sampled_from(ERROR_CODES),
+    wait=server_waits,
+)
+def test_the_decision_says_why_it_does_not_retry(
+    policy: RetryPolicy,
+    retries_taken: int,
+    status: int,
+    error_code: str | None,
+    wait: tuple[str, str, float] | None,
+) -> None:
+    headers: CIMultiDict[str] = CIMultiDict()
+    if wait is not None:
+        headers[wait[0]] = wait[1]
+    quota_exhausted = status == 429 and error_code == "insufficient_quota"
+
+    decision = decide_retry(
+        policy, retries_taken, status=status, headers=headers, error_code=error_code
+    )
+
+    if not documented_retryable(status) or quota_exhausted:
+        assert decision == NOT_WORTH_RETRYING
+        assert decision.why_not == "not worth retrying"
+        assert not decision.worth_retrying
+        return
+    assert decision.worth_retrying
+    if retries_taken >= policy.max_retries:
+        assert decision.wait is None
+        assert decision.why_not == f"retries exhausted ({retries_taken} of {policy.max_retries})"
+    elif wait is not None and wait[2] > policy.max_retry_wait:
+        assert decision.wait is None
+        assert decision.why_not == (
+            f"the server asked to wait {wait[2]:g}s, "
+            f"longer than max_retry_wait={policy.max_retry_wait:g}s"
+        )
+    else:
+        assert decision.wait is not None
+        assert decision.why_not is None
 
 
 @settings(max_examples=100, deadline=None)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import trustme
+from aiohttp import web
+from plugins.api_server import serving
 from plugins.forward_proxy import ForwardProxy, basic_credentials, in_background
 from plugins.tls import TLS_HOST, TLSEmulator, serving_tls
 
@@ -18,6 +20,7 @@ from images_async import (
     AsyncAzureImages,
     AsyncImages,
     ConfigurationError,
+    Image,
     Images,
     InsecureConnectionWarning,
 )
@@ -126,6 +129,32 @@ async def test_image_downloads_use_the_same_context(
     assert url is not None
     assert url.startswith("https://127.0.0.1:")
     assert saved.read_bytes().startswith(b"\x89PNG")
+    assert [r.method for r in tls_emulator.emulator.requests] == ["POST", "GET"]
+
+
+async def test_a_redirect_to_https_is_checked_with_the_same_context(
+    tls_emulator: TLSEmulator, trusting_context: ssl.SSLContext
+) -> None:
+    async with _client(tls_emulator.base_url, ssl=trusting_context) as images:
+        result = await images.generate(
+            prompt="a lighthouse", model="dall-e-2", response_format="url"
+        )
+        secure_url = result.data[0].url
+        assert secure_url is not None
+
+        async def redirect(request: web.Request) -> web.Response:
+            return web.Response(status=302, headers={"Location": secure_url})
+
+        app = web.Application()
+        app.router.add_get("/start", redirect)
+        async with serving(app) as plain_root:
+            content = await images.read_image(Image(url=f"{plain_root}/start"))
+            async with _client(tls_emulator.base_url) as system_trust_only:
+                with pytest.raises(APIConnectionError) as caught:
+                    await system_trust_only.read_image(Image(url=f"{plain_root}/start"))
+
+    assert content.startswith(b"\x89PNG")
+    assert "is not trusted" in str(caught.value)
     assert [r.method for r in tls_emulator.emulator.requests] == ["POST", "GET"]
 
 
