@@ -10,7 +10,6 @@ twin :class:`AzureImages` is generated from this module.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping, Sequence
 from ssl import SSLContext
 from typing import TYPE_CHECKING
@@ -29,14 +28,11 @@ from ._config import (
 )
 from ._errors import ConfigurationError, MissingAPIKeyError
 from ._retry import RetryPolicy
-from ._routing import AzureADTokenProvider, AzureRoute, is_deployment_name
+from ._routing import URL_NAME, AzureADTokenProvider, AzureRoute, is_deployment_name
 from ._transport import HTTPSession
 
 if TYPE_CHECKING:
     from ._observe import AttemptHook
-
-#: An API version as Azure writes them (``2025-04-01-preview``): no spaces, slashes or ``&``.
-_API_VERSION = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def _checked_api_version(given: object) -> str:
@@ -47,7 +43,7 @@ def _checked_api_version(given: object) -> str:
             '(for example "2025-04-01-preview") or set OPENAI_API_VERSION',
             option="api_version",
         )
-    if not _API_VERSION.fullmatch(value):
+    if not URL_NAME.fullmatch(value):
         raise ConfigurationError(
             f"api_version: {value!r} is not an API version (such as 2025-04-01-preview)",
             option="api_version",

@@ -18,7 +18,7 @@ import base64
 import contextlib
 import ipaddress
 import os
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 
 import attrs
 from yarl import URL
@@ -159,18 +159,19 @@ class ProxyRules:
             return None
         return choice
 
-    def options_for(self, url: URL, headers: MutableMapping[str, str]) -> dict[str, object]:
-        """aiohttp's proxy arguments for a request to ``url`` (none: connect directly).
+    def options_for(self, url: URL) -> tuple[dict[str, object], Mapping[str, str]]:
+        """aiohttp's proxy arguments for a request to ``url`` (none: connect directly), and the
+        headers the request itself must carry.
 
         Credentials go in ``proxy_headers``, which aiohttp sends in a CONNECT only, so for
         ``https://``; a plain ``http://`` request to the proxy carries them in its own
-        ``headers``. (aiohttp's ``proxy_auth`` would do both, but it is deprecated.)
+        headers. (aiohttp's ``proxy_auth`` would do both, but it is deprecated.)
         """
         choice = self.choose(url) if self.any else None
         if choice is None:
-            return {}
+            return {}, {}
         if choice.authorization is None:
-            return {"proxy": choice.url}
-        if url.scheme == "http":
-            headers["Proxy-Authorization"] = choice.authorization
-        return {"proxy": choice.url, "proxy_headers": {"Proxy-Authorization": choice.authorization}}
+            return {"proxy": choice.url}, {}
+        credentials = {"Proxy-Authorization": choice.authorization}
+        options = {"proxy": choice.url, "proxy_headers": credentials}
+        return options, credentials if url.scheme == "http" else {}

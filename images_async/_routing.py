@@ -19,8 +19,9 @@ from yarl import URL
 
 from ._errors import InvalidRequestError, TokenProviderError
 
-#: An Azure deployment name: one path segment of letters, digits, ``.``, ``_`` and ``-``.
-DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9._-]+")
+#: What Azure names in a URL (a deployment, an API version such as ``2025-04-01-preview``):
+#: letters, digits, ``.``, ``_`` and ``-``, so it is one path segment or query value as is.
+URL_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 AzureADTokenProvider: TypeAlias = "Callable[[], str | Awaitable[str]]"
 """A callable returning a Microsoft Entra ID token, or an awaitable of one; called for every
@@ -142,7 +143,5 @@ class AzureRoute:
 def is_deployment_name(name: object) -> TypeGuard[str]:
     """True when ``name`` can be an Azure deployment: a string that is one safe path segment."""
     return (
-        isinstance(name, str)
-        and DEPLOYMENT_NAME.fullmatch(name) is not None
-        and name not in (".", "..")
+        isinstance(name, str) and URL_NAME.fullmatch(name) is not None and name not in (".", "..")
     )

@@ -335,12 +335,15 @@ class Transport:
         self._closed = False
 
     def _connection_options(self, url: URL, headers: CIMultiDict[str]) -> dict[str, Any]:
-        """The proxy (:meth:`ProxyRules.options_for`) and certificate checks for ``url``."""
+        """The proxy (:meth:`ProxyRules.options_for`) and certificate checks for ``url``; a
+        plain-http proxy's credentials are added to ``headers``."""
         if url.scheme == "https":
             self._used_tls = True
         if not self._proxies.any:  # the common case, without building a dict per request
             return self._direct
-        return {**self._direct, **self._proxies.options_for(url, headers)}
+        options, own_headers = self._proxies.options_for(url)
+        headers.update(own_headers)
+        return {**self._direct, **options}
 
     @property
     def closed(self) -> bool:
