@@ -56,6 +56,14 @@ if TYPE_CHECKING:
     from ._azure import AsyncAzureImages
     from ._fanout import FanOutProgress, Outcome, RequestT_co
     from ._files import FileContent, FileTypes
+    from ._image_refs import (
+        FileID,
+        FileIDParam,
+        ImageInput,
+        ImageReference,
+        ImageURL,
+        ImageURLParam,
+    )
     from ._models import (
         CompletedImageEvent,
         Image,
@@ -106,6 +114,12 @@ _LAZY_NAMES = {
     "RequestT_co": "._fanout",
     "FileContent": "._files",
     "FileTypes": "._files",
+    "FileID": "._image_refs",
+    "FileIDParam": "._image_refs",
+    "ImageInput": "._image_refs",
+    "ImageReference": "._image_refs",
+    "ImageURL": "._image_refs",
+    "ImageURLParam": "._image_refs",
     "CompletedImageEvent": "._models",
     "Image": "._models",
     "ImagesResponse": "._models",
@@ -165,14 +179,20 @@ __all__ = [
     "EditRequest",
     "FanOutProgress",
     "FileContent",
+    "FileID",
+    "FileIDParam",
     "FileTypes",
     "GenerateRequest",
     "HTTPSession",
     "Image",
     "ImageDecodeError",
     "ImageEventStream",
+    "ImageInput",
+    "ImageReference",
     "ImageRequest",
     "ImageStreamEvent",
+    "ImageURL",
+    "ImageURLParam",
     "Images",
     "ImagesError",
     "ImagesResponse",

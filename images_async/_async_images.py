@@ -49,6 +49,7 @@ from ._transport import HTTPSession, PoolStats, Transport
 if TYPE_CHECKING:
     from ._fanout import FanOutProgress, Outcome
     from ._files import FileTypes
+    from ._image_refs import ImageInput
     from ._models import Image, ImagesResponse
     from ._observe import AttemptHook
     from ._request_values import RequestT
@@ -383,9 +384,9 @@ class AsyncImages:
     async def edit(
         self,
         *,
-        image: FileTypes | Sequence[FileTypes],
+        image: ImageInput | Sequence[ImageInput],
         prompt: str,
-        mask: FileTypes | None = None,
+        mask: ImageInput | None = None,
         model: str | None = None,
         n: int | None = None,
         quality: str | None = None,
@@ -409,9 +410,9 @@ class AsyncImages:
     async def edit(
         self,
         *,
-        image: FileTypes | Sequence[FileTypes],
+        image: ImageInput | Sequence[ImageInput],
         prompt: str,
-        mask: FileTypes | None = None,
+        mask: ImageInput | None = None,
         model: str | None = None,
         n: int | None = None,
         quality: str | None = None,
@@ -435,9 +436,9 @@ class AsyncImages:
     async def edit(
         self,
         *,
-        image: FileTypes | Sequence[FileTypes],
+        image: ImageInput | Sequence[ImageInput],
         prompt: str,
-        mask: FileTypes | None = None,
+        mask: ImageInput | None = None,
         model: str | None = None,
         n: int | None = None,
         quality: str | None = None,
@@ -460,9 +461,9 @@ class AsyncImages:
     async def edit(
         self,
         *,
-        image: FileTypes | Sequence[FileTypes],
+        image: ImageInput | Sequence[ImageInput],
         prompt: str,
-        mask: FileTypes | None = None,
+        mask: ImageInput | None = None,
         model: str | None = None,
         n: int | None = None,
         quality: str | None = None,
@@ -483,11 +484,14 @@ class AsyncImages:
     ) -> ImagesResponse | ImageEventStream:
         """Edit or extend images from a prompt (``POST /images/edits``).
 
-        ``image`` is one file or a list of up to 16 (GPT image models); each file is a path,
-        bytes, a binary file object, or a ``(filename, content[, content_type])`` tuple.
-        ``mask`` is a PNG of the first image's size whose transparent pixels mark the area
-        to edit. Parameters left as None are not sent. With ``stream=True`` the result is
-        a stream of events (:class:`ImageEventStream`). Bad parameters or files raise
+        ``image`` is one image or a list of up to 16 (GPT image models): files (a path,
+        bytes, a binary file object, or a ``(filename, content[, content_type])`` tuple),
+        uploaded as multipart, or references (:class:`ImageURL`, :class:`FileID`, or the dicts
+        ``{"image_url": ...}`` and ``{"file_id": ...}``), sent as JSON (GPT image models
+        only); never a mix. ``mask``, a file or a reference like the images, is a PNG of the
+        first image's size whose transparent pixels mark the area to edit. Parameters left
+        as None are not sent. With ``stream=True`` the result is a stream of events
+        (:class:`ImageEventStream`). Bad parameters, files or references raise
         :class:`InvalidRequestError` before anything is sent.
         """
         from ._prepare import prepare_edit

@@ -20,9 +20,10 @@ import attrs
 EndpointName = Literal["generate", "edit", "variation"]
 """The three image calls, by the name the rest of the package uses for them."""
 
-ParameterKind = Literal["string", "integer", "boolean", "file", "files"]
+ParameterKind = Literal["string", "integer", "boolean", "file", "files", "reference", "references"]
 """How a parameter travels: JSON or form text of a type, one uploaded file, or one or more
-(``image`` of an edit: a file, or up to 16 sent as ``image[]``)."""
+(``image`` of an edit: a file, or up to 16 sent as ``image[]``), or in a JSON body one image
+reference (``{"image_url": ...}`` or ``{"file_id": ...}``) or a list of them."""
 
 
 @attrs.frozen
@@ -51,6 +52,10 @@ class Endpoint:
     parameters: tuple[Parameter, ...]
     aliases: tuple[str, ...] = ()
     """Other names a batch line may give the endpoint by."""
+    reference_parameters: tuple[Parameter, ...] = ()
+    """The parameters of the endpoint's JSON form, for an endpoint whose ``body`` is
+    multipart but which also takes images by reference in a JSON body (edits); empty when
+    there is no such form."""
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -98,6 +103,17 @@ EDIT = Endpoint(
         Parameter("prompt", "string", required=True),
         Parameter("mask", "file"),
         *_options("string", "model", "quality", "response_format", "size", "user"),
+        *_options("string", "background", "input_fidelity", "output_format"),
+        *_options("integer", "n", "output_compression", "partial_images"),
+        Parameter("stream", "boolean"),
+    ),
+    # EditImageBodyJsonParam: "images" instead of "image", no response_format (GPT image
+    # models only), and moderation, which the multipart form lacks.
+    reference_parameters=(
+        Parameter("images", "references", required=True),
+        Parameter("prompt", "string", required=True),
+        Parameter("mask", "reference"),
+        *_options("string", "model", "quality", "size", "user", "moderation"),
         *_options("string", "background", "input_fidelity", "output_format"),
         *_options("integer", "n", "output_compression", "partial_images"),
         Parameter("stream", "boolean"),

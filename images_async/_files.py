@@ -22,7 +22,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, TypeAlias, cast
+from typing import IO, TypeAlias, TypeVar, cast
 
 import attrs
 
@@ -36,6 +36,8 @@ FileTypes: TypeAlias = (
     "FileContent | tuple[str | None, FileContent] | tuple[str | None, FileContent, str | None]"
 )
 """An upload: content alone, ``(filename, content)`` or ``(filename, content, content_type)``."""
+
+_Image = TypeVar("_Image")
 
 # Control characters cannot appear in a part's headers (a CR or LF would start a new header);
 # browsers percent-encode them in file names, and so do we.
@@ -180,15 +182,15 @@ async def load_uploads(values: Sequence[FileTypes], params: Sequence[str]) -> li
     return [_load(value, param) for value, param in zip(values, params, strict=True)]
 
 
-def as_image_list(image: FileTypes | Sequence[FileTypes]) -> list[FileTypes]:
+def as_image_list(image: _Image | Sequence[_Image]) -> list[_Image]:
     """One image or several; a tuple whose first item is a file name is one image."""
     if isinstance(image, list):
         return list(image)
     if isinstance(image, tuple):
         is_one_file = 2 <= len(image) <= 3 and (image[0] is None or isinstance(image[0], str))
         if not is_one_file:
-            return list(cast("tuple[FileTypes, ...]", image))
-    return [cast("FileTypes", image)]
+            return list(cast("tuple[_Image, ...]", image))
+    return [cast("_Image", image)]
 
 
 def form_fields(

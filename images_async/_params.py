@@ -13,10 +13,13 @@ import re
 from collections.abc import Mapping, Sequence
 
 import attrs
+from yarl import URL
 
 from ._endpoints import EndpointName
 from ._errors import InvalidFileError, InvalidRequestError
 from ._files import UploadFile, image_labels
+from ._image_refs import ImageURL, Reference, data_url_content
+from ._imageinfo import inspect_image
 
 QUALITIES = frozenset({"standard", "hd", "low", "medium", "high", "auto"})
 STYLES = frozenset({"vivid", "natural"})
@@ -36,6 +39,10 @@ GPT_ONLY_PARAMS = (
     "stream",
 )
 
+#: The longest ``image_url`` a reference may carry (the spec's limit): about 15 MB as base64.
+MAX_IMAGE_URL_CHARACTERS = 20_971_520
+REFERENCE_MEDIA_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
+
 MAX_PROMPT_ANY_MODEL = 32_000
 MAX_N = 10
 MAX_EDIT_IMAGES = 16
@@ -43,6 +50,7 @@ MAX_PARTIAL_IMAGES = 3
 DALLE2_MAX_FILE_BYTES = 4 * 1024 * 1024
 GPT_MAX_FILE_BYTES = 50 * 1024 * 1024
 
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,15}):")
 _SIZE_PATTERN = re.compile(r"^(\d{1,5})x(\d{1,5})$")
 _DALLE2_SIZES = frozenset({"256x256", "512x512", "1024x1024"})
 _DALLE3_SIZES = frozenset({"1024x1024", "1792x1024", "1024x1792"})
@@ -315,9 +323,13 @@ def _check_square_png(upload: UploadFile, param: str) -> None:
         )
 
 
-def _check_mask(mask: UploadFile, image: UploadFile) -> None:
+def _check_mask_file(mask: UploadFile) -> None:
     _check_upload_type(mask, "mask", png_only=True)
     _check_upload_size(mask, "mask", DALLE2_MAX_FILE_BYTES)
+
+
+def _check_mask(mask: UploadFile, image: UploadFile) -> None:
+    _check_mask_file(mask)
     assert mask.info is not None
     assert image.info is not None
     mask_size = (mask.info.width, mask.info.height)
@@ -346,12 +358,7 @@ def validate_edit(
     """Check the parameters and uploads of an edit request."""
     model = params.get("model")
     rules = validate_edit_parameters(params)
-    if not images:
-        raise _fail("image", "at least one image is required")
-    max_images = rules.max_edit_images if rules else MAX_EDIT_IMAGES
-    if len(images) > max_images:
-        model_name = rules.name if rules else "any model"
-        raise _fail("image", f"{len(images)} images given; {model_name} takes at most {max_images}")
+    _check_image_count(len(images), rules)
     if model is not None and rules is None:
         return  # an unknown model: its upload rules are unknown too
     names = image_labels(len(images))
@@ -371,6 +378,120 @@ def validate_edit(
             "edits the transparent area of the image, so give a mask or an image with alpha",
             param="image",
         )
+
+
+def _check_image_count(count: int, rules: ModelRules | None) -> None:
+    if not count:
+        raise _fail("image", "at least one image is required")
+    max_images = rules.max_edit_images if rules else MAX_EDIT_IMAGES
+    if count > max_images:
+        model_name = rules.name if rules else "any model"
+        raise _fail("image", f"{count} images given; {model_name} takes at most {max_images}")
+
+
+def validate_reference_edit(
+    params: Mapping[str, object], images: Sequence[Reference], mask: Reference | None
+) -> None:
+    """Check an edit whose images and mask are references (the JSON form of the call).
+
+    Only the GPT image models take references; a model this client does not know passes, and
+    so do its images' contents (as its uploads would), but not a malformed reference.
+    """
+    model = params.get("model")
+    rules = validate_edit_parameters(params)
+    if rules is not None and not rules.gpt_options:
+        raise _fail(
+            "model",
+            f"{rules.name} cannot edit images given by reference (image_url or file_id); "
+            "pass the images as local files, or use a GPT image model",
+        )
+    if model is None and params.get("response_format") is not None:
+        raise _fail(
+            "response_format",
+            "is not part of an edit by reference: its GPT image models always return b64_json",
+        )
+    _check_image_count(len(images), rules)
+    check_content = model is None or rules is not None
+    labels = image_labels(len(images))
+    decoded = [
+        _checked_reference(reference, label, check_content)
+        for reference, label in zip(images, labels, strict=True)
+    ]
+    if mask is None:
+        return
+    decoded_mask = _checked_reference(mask, "mask", check_content)
+    if check_content and decoded_mask is not None:
+        if decoded[0] is not None:
+            _check_mask(decoded_mask, decoded[0])
+        else:
+            _check_mask_file(decoded_mask)
+
+
+def _scheme_of(url: str) -> str:
+    """What a message may say of a URL it rejects: its scheme, never the rest (which can
+    hold credentials)."""
+    match = _URL_SCHEME.match(url)
+    return f"a {match[1]!r} URL" if match else "a URL without a scheme"
+
+
+def _is_https_url(url: str) -> bool:
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return False
+    return parsed.scheme == "https" and bool(parsed.host)
+
+
+def _checked_reference(reference: Reference, label: str, check_content: bool) -> UploadFile | None:
+    """Check one reference; a data URL's image comes back as an upload, to compare with others.
+
+    The bytes of a data URL are checked as an uploaded file's would be (when
+    ``check_content``): what the server reads is the same image either way.
+    """
+    if not isinstance(reference, ImageURL):
+        if not reference.id:
+            raise _fail(label, "the file_id must not be empty")
+        return None
+    url = reference.url
+    if len(url) > MAX_IMAGE_URL_CHARACTERS:
+        raise InvalidFileError(
+            f"{label}: the image_url is {len(url):,} characters; the limit is "
+            f"{MAX_IMAGE_URL_CHARACTERS:,} (upload a larger image and pass its FileID)",
+            param=label,
+        )
+    data = data_url_content(url, label)
+    if data is None:
+        if not _is_https_url(url):
+            raise InvalidFileError(
+                f"{label}: an image_url must be an https URL or a base64 data URL "
+                f"(ImageURL.from_bytes makes one), not {_scheme_of(url)}",
+                param=label,
+            )
+        return None
+    if data.media_type not in REFERENCE_MEDIA_TYPES:
+        kinds = ", ".join(sorted(REFERENCE_MEDIA_TYPES))
+        raise InvalidFileError(
+            f"{label}: a data URL of {data.media_type or 'no media type'!r}; it must be one of "
+            f"{kinds}",
+            param=label,
+        )
+    upload = UploadFile(
+        filename="data URL",
+        content=data.content,
+        content_type=data.media_type,
+        info=inspect_image(data.content),
+    )
+    if check_content:
+        _check_upload_type(upload, label, png_only=False)
+        _check_upload_size(upload, label, GPT_MAX_FILE_BYTES)
+        assert upload.info is not None  # checked just above
+        if upload.info.content_type != data.media_type:
+            raise InvalidFileError(
+                f"{label}: the data URL says {data.media_type} but holds a "
+                f"{upload.info.format.upper()} image",
+                param=label,
+            )
+    return upload
 
 
 def validate_variation_parameters(params: Mapping[str, object]) -> bool:

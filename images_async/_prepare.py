@@ -8,13 +8,21 @@ request values. Nothing here sends: a prepared request is plain data the transpo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import attrs
 
 from ._config import TimeoutTypes, checked_headers, checked_query
 from ._endpoints import ENDPOINTS
 from ._files import FileTypes, UploadFile, as_image_list, form_fields, image_labels, load_uploads
-from ._params import given_parameters, validate_edit, validate_generate, validate_variation
+from ._image_refs import ImageInput, Reference, edit_references, reference_json
+from ._params import (
+    given_parameters,
+    validate_edit,
+    validate_generate,
+    validate_reference_edit,
+    validate_variation,
+)
 from ._request_values import (
     EditRequest,
     GenerateRequest,
@@ -116,9 +124,9 @@ async def prepare_edit(
     validate: bool,
     /,
     *,
-    image: FileTypes | Sequence[FileTypes],
+    image: ImageInput | Sequence[ImageInput],
     prompt: str,
-    mask: FileTypes | None = None,
+    mask: ImageInput | None = None,
     model: str | None = None,
     n: int | None = None,
     quality: str | None = None,
@@ -137,14 +145,10 @@ async def prepare_edit(
     timeout: TimeoutTypes = None,
     max_retries: int | None = None,
 ) -> PreparedRequest:
-    """``POST /images/edits`` (see :meth:`AsyncImages.edit`); files are read here."""
+    """``POST /images/edits`` (see :meth:`AsyncImages.edit`): a JSON body when the images
+    and mask are references, else a multipart body of the files, which are read here."""
     extra_headers, extra_query = _checked_extras(extra_headers, extra_query)
-    images = as_image_list(image)
-    masks = [] if mask is None else [mask]
-    uploads = await load_uploads(
-        [*images, *masks], [*image_labels(len(images)), *["mask"] * len(masks)]
-    )
-    image_uploads, mask_uploads = uploads[: len(images)], uploads[len(images) :]
+    inputs = as_image_list(image)
     params = given_parameters(
         prompt=prompt,
         model=model,
@@ -160,6 +164,27 @@ async def prepare_edit(
         partial_images=partial_images,
         stream=stream,
     )
+    references = edit_references(inputs, mask)
+    if references is not None:
+        if validate:
+            validate_reference_edit(params, *references)
+        return PreparedRequest(
+            path=ENDPOINTS["edit"].path,
+            model=model,
+            json_body=_reference_edit_body(params, *references, extra_body),
+            extra_headers=extra_headers,
+            extra_query=extra_query,
+            stream=bool(stream),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+    # No reference among the inputs: every one is a local file, sent in a multipart body.
+    images = cast("list[FileTypes]", inputs)
+    masks = [] if mask is None else [cast("FileTypes", mask)]
+    uploads = await load_uploads(
+        [*images, *masks], [*image_labels(len(images)), *["mask"] * len(masks)]
+    )
+    image_uploads, mask_uploads = uploads[: len(images)], uploads[len(images) :]
     if validate:
         validate_edit(params, image_uploads, mask_uploads[0] if mask_uploads else None)
     names = ["image"] if len(images) == 1 else ["image[]"] * len(images)
@@ -177,6 +202,19 @@ async def prepare_edit(
         timeout=timeout,
         max_retries=max_retries,
     )
+
+
+def _reference_edit_body(
+    params: Mapping[str, object],
+    images: Sequence[Reference],
+    mask: Reference | None,
+    extra_body: Mapping[str, object] | None,
+) -> dict[str, object]:
+    """The JSON body of an edit by reference (``EditImageBodyJsonParam``)."""
+    body: dict[str, object] = {"images": [reference_json(reference) for reference in images]}
+    if mask is not None:
+        body["mask"] = reference_json(mask)
+    return {**body, **params, **(extra_body or {})}
 
 
 async def prepare_variation(

@@ -2,7 +2,8 @@
 
 Pure data: each value carries the same parameters as its :class:`AsyncImages` method and is
 validated by the same rules as soon as it is constructed (file contents are checked when the
-request is sent, since reading files up front would hold a whole batch in memory). The client
+request is sent, since reading files up front would hold a whole batch in memory; image
+references need no reading, and are checked whole at once). The client
 turns a value into a call (:func:`request_arguments`); a value never calls the client.
 """
 
@@ -14,11 +15,13 @@ from typing import Any, TypeAlias, TypeVar
 import attrs
 
 from ._config import Timeout
-from ._files import FileTypes
+from ._files import FileTypes, as_image_list
+from ._image_refs import ImageInput, edit_references
 from ._params import (
     given_parameters,
     validate_edit_parameters,
     validate_generate,
+    validate_reference_edit,
     validate_variation_parameters,
 )
 
@@ -78,11 +81,15 @@ class GenerateRequest(RequestOptions):
 
 @attrs.frozen(kw_only=True)
 class EditRequest(RequestOptions):
-    """One ``edit`` call (see :meth:`AsyncImages.edit` for the parameters)."""
+    """One ``edit`` call (see :meth:`AsyncImages.edit` for the parameters).
 
-    image: FileTypes | Sequence[FileTypes]
+    Its images and mask are local files or references (:class:`ImageURL`, :class:`FileID`,
+    or their dicts), not a mix of both.
+    """
+
+    image: ImageInput | Sequence[ImageInput]
     prompt: str
-    mask: FileTypes | None = None
+    mask: ImageInput | None = None
     model: str | None = None
     n: int | None = None
     quality: str | None = None
@@ -95,7 +102,11 @@ class EditRequest(RequestOptions):
     output_format: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        validate_edit_parameters(self._parameters())
+        references = edit_references(as_image_list(self.image), self.mask)
+        if references is None:
+            validate_edit_parameters(self._parameters())
+        else:
+            validate_reference_edit(self._parameters(), *references)
 
 
 @attrs.frozen(kw_only=True)

@@ -59,6 +59,8 @@ _SCHEMA_MAP_KEYWORDS = frozenset({"properties", "patternProperties", "dependentS
 _OPENAPI_ONLY_KEYWORDS = frozenset({"nullable", "discriminator", "example", "xml", "externalDocs"})
 
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
+# A text part naming one member of an object property, as form encoders write nested values.
+_OBJECT_MEMBER = re.compile(r"(?P<name>\w+)\[(?P<key>[A-Za-z_]\w*)\]")
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _BOOLEAN_TEXT = {"true": True, "false": False}
 _LONGEST_MESSAGE = 160
@@ -97,7 +99,8 @@ def check_multipart_request(operation_id: str, fields: Sequence[MultipartField])
     """Assert that the parts of a multipart/form-data request match the spec.
 
     Text parts are read as the property's JSON type (integers, ``"true"``/``"false"``),
-    repeated names and ``name[]`` parts become arrays, and file parts are allowed exactly
+    repeated names and ``name[]`` parts become arrays, ``name[key]`` parts members of an
+    object (``expires_after[anchor]``), and file parts are allowed exactly
     for the ``format: binary`` properties. The resulting object is then checked like a
     JSON body.
     """
@@ -313,14 +316,26 @@ def _form_to_json(
     properties = _properties(schema)
     parts_by_name: dict[str, list[tuple[str | bytes, str | None]]] = {}
     bracketed: set[str] = set()
+    body: Schema = {}
+    violations: list[str] = []
     for raw_name, value, filename in fields:
+        member = _OBJECT_MEMBER.fullmatch(raw_name)
+        if member is not None and filename is None:
+            # ``expires_after[anchor]``: one member of an object property, read as its type.
+            name, key = member["name"], member["key"]
+            member_schema = _properties(properties.get(name, {})).get(key)
+            try:
+                text = value.decode() if isinstance(value, bytes) else value
+                types = _text_types(member_schema) if member_schema is not None else set()
+                body.setdefault(name, {})[key] = _parse_text(text, types)
+            except ValueError as error:
+                violations.append(f"{raw_name}: {error}")
+            continue
         name = raw_name.removesuffix("[]")
         if name != raw_name:
             bracketed.add(name)
         parts_by_name.setdefault(name, []).append((value, filename))
 
-    body: Schema = {}
-    violations: list[str] = []
     dropped: set[str] = set()
     for name, parts in parts_by_name.items():
         values = []

@@ -384,7 +384,7 @@ RAW_CASES: list[tuple[str, dict[str, Any], str | None, str | None]] = [
     ),
     ("images/generations", {"json_body": ["prompt"]}, None, None),
     ("images/generations", {"data": form(("prompt", "x", None))}, None, None),
-    ("images/edits", {"json_body": {"prompt": "x"}}, None, None),
+    ("images/edits", {"json_body": {"prompt": "x"}}, "images", "missing_required_parameter"),
     ("images/edits", {"data": form(("prompt", "x", None))}, "image", "missing_required_parameter"),
     (
         "images/edits",

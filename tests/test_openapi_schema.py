@@ -135,6 +135,31 @@ def test_json_edit_body_uses_image_references() -> None:
         check_json_request("createImageEdit", {**body, "images": [{"url": "x"}]})
 
 
+@pytest.mark.parametrize(
+    ("images", "violation"),
+    [
+        ([{"image_url": "data:image/png;base64,aGk=", "file_id": "file-1"}], r"images\[0\]"),
+        ([{"file_id": "file-1"}] * 17, r"images: .* fails maxItems"),
+        ([], r"images: \[\] should be non-empty"),
+    ],
+    ids=["both-kinds", "17-images", "no-images"],
+)
+def test_json_edit_references_are_one_of_two_kinds_and_1_to_16(
+    images: list[dict[str, str]], violation: str
+) -> None:
+    body = {"prompt": "add a hat", "images": [{"file_id": "file-1"}], "mask": {"file_id": "f"}}
+    check_json_request("createImageEdit", body)
+    with pytest.raises(AssertionError, match=violation):
+        check_json_request("createImageEdit", {**body, "images": images})
+
+
+def test_json_edit_body_has_no_response_format() -> None:
+    body = {"prompt": "add a hat", "images": [{"file_id": "file-1"}], "moderation": "low"}
+    check_json_request("createImageEdit", body)
+    with pytest.raises(AssertionError, match=r"response_format: unknown field"):
+        check_json_request("createImageEdit", {**body, "response_format": "b64_json"})
+
+
 # --- Multipart requests -------------------------------------------------------------------
 
 
@@ -226,7 +251,57 @@ def test_multipart_model_accepts_any_string() -> None:
     check_multipart_request("createImageVariation", fields)
 
 
+def test_file_upload_form_reads_object_members_from_brackets() -> None:
+    fields: list[MultipartField] = [
+        ("purpose", "batch", None),
+        ("file", b"{}", "jobs.jsonl"),
+        ("expires_after[anchor]", "created_at", None),
+        ("expires_after[seconds]", "3600", None),
+    ]
+    check_multipart_request("createFile", fields)
+    with pytest.raises(AssertionError, match=r"expires_after.seconds: 60 is less than"):
+        check_multipart_request("createFile", [*fields[:3], ("expires_after[seconds]", "60", None)])
+    with pytest.raises(AssertionError, match=r"expires_after.anchor: 'now' is not one of"):
+        check_multipart_request("createFile", [*fields[:2], ("expires_after[anchor]", "now", None)])
+    with pytest.raises(AssertionError, match=r"purpose: 'training' is not one of"):
+        check_multipart_request("createFile", [("purpose", "training", None), fields[1]])
+
+
 # --- Responses and stream events ----------------------------------------------------------
+
+
+def file_object(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "file-abc123",
+        "object": "file",
+        "bytes": 120,
+        "created_at": 1677610602,
+        "filename": "jobs.jsonl",
+        "purpose": "batch",
+        "status": "processed",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_file_object_responses() -> None:
+    check_json_response("createFile", file_object())
+    check_json_response("retrieveFile", file_object(expires_at=1677614202))
+    check_json_response("deleteFile", {"id": "file-abc123", "object": "file", "deleted": True})
+    listing = {"object": "list", "data": [file_object()], "has_more": False}
+    check_json_response(
+        "listFiles", {**listing, "first_id": "file-abc123", "last_id": "file-abc123"}
+    )
+    with pytest.raises(AssertionError, match=r"'status' is a required property"):
+        check_json_response(
+            "retrieveFile", {k: v for k, v in file_object().items() if k != "status"}
+        )
+    with pytest.raises(AssertionError, match=r"purpose: 'images' is not one of"):
+        check_json_response("createFile", file_object(purpose="images"))
+    with pytest.raises(AssertionError, match=r"'deleted' is a required property"):
+        check_json_response("deleteFile", {"id": "file-abc123", "object": "file"})
+    with pytest.raises(AssertionError, match=r"'first_id' is a required property"):
+        check_json_response("listFiles", listing)
 
 
 def test_valid_images_response_passes() -> None:

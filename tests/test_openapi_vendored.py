@@ -58,6 +58,28 @@ def test_the_vendored_subset_holds_the_image_file_and_batch_operations(
         assert name in schemas
 
 
+def test_the_vendored_subset_holds_json_edits_and_the_files_api(vendored: dict[str, Any]) -> None:
+    schemas = vendored["components"]["schemas"]
+    for name in (
+        "EditImageBodyJsonParam",
+        "ImageRefParam",
+        "CreateFileRequest",
+        "OpenAIFile",
+        "DeleteFileResponse",
+        "ListFilesResponse",
+    ):
+        assert name in schemas, name
+    edit_bodies = vendored["paths"]["/images/edits"]["post"]["requestBody"]["content"]
+    assert edit_bodies["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/EditImageBodyJsonParam"
+    }
+    assert "multipart/form-data" in edit_bodies
+    files_paths = {"/files", "/files/{file_id}", "/files/{file_id}/content"}
+    assert files_paths <= set(vendored["paths"])
+    assert set(vendored["paths"]["/files"]) >= {"get", "post"}
+    assert set(vendored["paths"]["/files/{file_id}"]) >= {"get", "delete"}
+
+
 def test_the_header_records_source_version_and_digest(vendored_text: str) -> None:
     header = vendored_text.split("\nopenapi:", 1)[0]
     assert "do not edit" in header

@@ -7,8 +7,11 @@
   know, treating each like its closest known family (``dall-e-2*``, ``dall-e-3*``, a known
   GPT image model it extends; anything else like gpt-image-2). It serves Azure OpenAI's
   layout too (``emulator.azure_endpoint``), checking ``api-version``, the ``api-key`` or
-  bearer token, and the deployment, so Azure clients can be tested offline.
-* :class:`EmulatorConfig` — how it behaves; :class:`RecordedCall` — what it saw.
+  bearer token, and the deployment, so Azure clients can be tested offline. It keeps files
+  uploaded to its Files endpoints (``emulator.files``) and takes JSON edits whose images
+  are references (data URLs, file ids, URLs on 127.0.0.1, ::1 or localhost).
+* :class:`EmulatorConfig` — how it behaves; :class:`RecordedCall` — what it saw;
+  :class:`FileStore` and :class:`StoredFile` — the files uploaded to it.
 * :class:`FaultPlan` — which calls fail and how (scripted, or at a seeded rate).
 * ``images_async.testing.pytest_plugin`` — pytest fixtures serving the emulator.
 * :mod:`images_async.testing.png_codec` — PNG files: writing, strict checking, decoding;
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._config import EmulatorConfig, RecordedCall, RecordedFile
+    from ._file_store import FileStore, StoredFile
     from .emulator import Emulator, run_emulator_in_thread
     from .faults import Fault, FaultPlan, parse_fault
 
@@ -34,8 +38,10 @@ __all__ = [
     "EmulatorConfig",
     "Fault",
     "FaultPlan",
+    "FileStore",
     "RecordedCall",
     "RecordedFile",
+    "StoredFile",
     "parse_fault",
     "run_emulator_in_thread",
 ]
@@ -47,6 +53,8 @@ _HOMES = {
     "EmulatorConfig": "._config",
     "RecordedCall": "._config",
     "RecordedFile": "._config",
+    "FileStore": "._file_store",
+    "StoredFile": "._file_store",
     "Fault": ".faults",
     "FaultPlan": ".faults",
     "parse_fault": ".faults",

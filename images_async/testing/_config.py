@@ -1,10 +1,10 @@
 """What the emulator is told and what it records: its configuration and its call records.
 
 This module owns :class:`EmulatorConfig` (keys and Azure tokens, API versions and
-deployments, latency, faults, URL lifetime, validation, rate limit), :class:`RecordedCall`
-and :class:`RecordedFile` (every request as the emulator saw it, for assertions), and the
-masking of credentials in recorded headers. Plain data:
-nothing here touches aiohttp, so importing it stays cheap.
+deployments, latency, faults, URL lifetime, validation, rate limit, file size limits),
+:class:`RecordedCall` and :class:`RecordedFile` (every request as the emulator saw it, for
+assertions), and the masking of credentials in recorded headers. Plain data: nothing here
+touches aiohttp, so importing it stays cheap.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ __all__ = [
 
 #: A well-formed ``Authorization`` header; group 1 is the API key.
 BEARER = re.compile(r"Bearer ([\x21-\x7e]+)")
+_MB = 1024 * 1024
 
 
 @attrs.define(kw_only=True)
@@ -57,6 +58,12 @@ class EmulatorConfig:
     """Reject invalid requests with 400 like the API; False answers whatever it can."""
     requests_per_minute: int | None = None
     """Enforced request rate limit (429 past it); None reports a nominal limit only."""
+    max_file_bytes: int = 512 * _MB
+    """The largest upload to the Files endpoints (the API's limit, 512 MB)."""
+    max_batch_file_bytes: int = 200 * _MB
+    """The largest upload with purpose ``batch`` (the Batch API's limit, 200 MB)."""
+    max_stored_file_bytes: int = 1024 * _MB
+    """How many bytes of uploaded files the emulator keeps in memory at once."""
 
 
 @attrs.frozen(kw_only=True)

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from .._endpoints import ENDPOINTS, EndpointName, ParameterKind
+from .._endpoints import ENDPOINTS, EndpointName, Parameter, ParameterKind
 from .._errors import InvalidRequestError
 from .._files import UploadFile, image_labels, load_uploads
 from .._params import (
@@ -44,7 +44,16 @@ from ._bodies import UNPARSEABLE_JSON, RequestBody
 from ._responses import APIError, bad_request, from_invalid_request
 from .png_codec import check_png
 
-__all__ = ["AcceptedRequest", "accept_request", "check_decodable", "family_of"]
+__all__ = [
+    "FIELD_TYPES",
+    "AcceptedRequest",
+    "accept_request",
+    "check_decodable",
+    "family_of",
+    "field_types",
+    "json_params",
+    "validated",
+]
 
 #: The family of a name that starts like no known model: the newest GPT image model.
 _FALLBACK_FAMILY = "gpt-image-2"
@@ -56,10 +65,17 @@ _TYPE_NAMES: Mapping[ParameterKind, str] = {
     "integer": _INTEGER,
     "boolean": _BOOLEAN,
 }
-#: Each endpoint's JSON or form text fields and the type each must have (files come apart).
-_FIELDS: Mapping[EndpointName, Mapping[str, str]] = {
-    name: {p.name: _TYPE_NAMES[p.kind] for p in endpoint.parameters if p.kind in _TYPE_NAMES}
-    for name, endpoint in ENDPOINTS.items()
+
+
+def field_types(parameters: Sequence[Parameter]) -> dict[str, str]:
+    """The JSON or form text fields among ``parameters``, each with the type it must have
+    (files and image references come apart)."""
+    return {p.name: _TYPE_NAMES[p.kind] for p in parameters if p.kind in _TYPE_NAMES}
+
+
+#: Each endpoint's JSON or form text fields and the type each must have.
+FIELD_TYPES: Mapping[EndpointName, Mapping[str, str]] = {
+    name: field_types(endpoint.parameters) for name, endpoint in ENDPOINTS.items()
 }
 _VOCABULARIES = {
     "quality": QUALITIES,
@@ -117,14 +133,14 @@ async def accept_request(
     if body.failure is not None:
         raise body.failure
     if ENDPOINTS[endpoint].body == "json":
-        params = _json_params(body)
+        params = json_params(body)
         images: list[UploadFile] = []
         mask = None
     else:
         params = _form_params(body, endpoint)
         images, mask = await _uploads(body, endpoint)
     if validate:
-        params = _validated(params, endpoint, images, mask)
+        params = validated(params, endpoint, images, mask)
     return AcceptedRequest(params=params, images=tuple(images), mask=mask)
 
 
@@ -152,7 +168,8 @@ def check_decodable(images: Sequence[UploadFile], mask: UploadFile | None) -> No
 # --- values -------------------------------------------------------------------------------
 
 
-def _json_params(body: RequestBody) -> dict[str, object]:
+def json_params(body: RequestBody) -> dict[str, object]:
+    """The members of a JSON object body that are not null; refuses what the API cannot read."""
     if body.kind != "json":
         raise bad_request("Invalid Content-Type header: this endpoint takes application/json.")
     document = body.document
@@ -227,8 +244,7 @@ def _json_type_name(value: object) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
-def _check_fields(params: Mapping[str, object], endpoint: EndpointName) -> None:
-    fields = _FIELDS[endpoint]
+def _check_fields(params: Mapping[str, object], fields: Mapping[str, str]) -> None:
     for name, value in params.items():
         expected = fields.get(name)
         if expected is None:
@@ -251,14 +267,20 @@ def _check_values(params: Mapping[str, object]) -> None:
         raise bad_request(message, "size", "invalid_value")
 
 
-def _validated(
+def validated(
     params: Mapping[str, object],
     endpoint: EndpointName,
     images: Sequence[UploadFile],
     mask: UploadFile | None,
+    *,
+    fields: Mapping[str, str] | None = None,
 ) -> dict[str, object]:
-    """``params`` with the default model filled in, after every check of the rule table."""
-    _check_fields(params, endpoint)
+    """``params`` with the default model filled in, after every check of the rule table.
+
+    ``fields`` are the names ``params`` may use, each with its type (the endpoint's, from
+    :data:`FIELD_TYPES`, unless given); the files are ``images`` and ``mask``.
+    """
+    _check_fields(params, FIELD_TYPES[endpoint] if fields is None else fields)
     for name in ENDPOINTS[endpoint].required:
         present = images if name == "image" else name in params
         if not present:
@@ -291,7 +313,7 @@ def _validated(
 def _form_params(body: RequestBody, endpoint: EndpointName) -> dict[str, object]:
     if body.kind != "multipart":
         raise bad_request("Invalid Content-Type header: this endpoint takes multipart/form-data.")
-    fields = _FIELDS[endpoint]
+    fields = FIELD_TYPES[endpoint]
     params: dict[str, object] = {}
     for name, text in body.texts:
         if _IMAGE_FIELD.fullmatch(name) or name == "mask":

@@ -15,6 +15,11 @@ sending (and breaking the wire on purpose) in :mod:`._sending`, fault plans in
 ``emulator.base_url`` is the ``.../v1`` root to give a client. Sync code uses
 :func:`run_emulator_in_thread`.
 
+Besides images, it serves the Files endpoints (``/v1/files``: upload, list, retrieve,
+content, delete) from an in-memory store, :attr:`Emulator.files`, answered by
+:mod:`._file_endpoints`; and JSON edits (``images`` as references: data URLs, file ids,
+loopback URLs), accepted by :mod:`._json_edits`.
+
 It also serves Azure OpenAI's layout, ``POST /openai/deployments/{deployment}/images/...``
 with an ``api-version`` query parameter and an ``api-key`` header or an Entra ID bearer
 token: give an Azure client ``emulator.azure_endpoint``.
@@ -56,6 +61,9 @@ from ._admission import RateWindow, check_api_key
 from ._azure import AZURE_PREFIX, admit_azure_call, azure_not_found, with_model
 from ._bodies import RequestBody, read_body, recorded_params
 from ._config import EmulatorConfig, RecordedCall, RecordedFile, masked_headers
+from ._file_endpoints import FileCall, FileEndpoints
+from ._file_store import FileStore
+from ._json_edits import accept_json_edit
 from ._rendering import RenderPlan, draw_all, images_body, plan_images, stream_events
 from ._responses import APIError, PlannedResponse, encode_json, fault_response
 from ._sending import send
@@ -81,7 +89,10 @@ class Emulator:
         self.config: EmulatorConfig = config if config is not None else EmulatorConfig()
         #: Every request received, in order (API calls and image downloads).
         self.requests: list[RecordedCall] = []
-        self._files: dict[str, tuple[bytes, float]] = {}
+        #: The files uploaded through the Files endpoints (``POST /v1/files``).
+        self.files: FileStore = FileStore()
+        self._file_endpoints = FileEndpoints(self.files)
+        self._url_images: dict[str, tuple[bytes, float]] = {}
         self._expired: set[str] = set()
         self._rate_window = RateWindow()
         self._runner: web.AppRunner | None = None
@@ -98,6 +109,8 @@ class Emulator:
             for endpoint in ENDPOINTS.values():
                 app.router.add_post(f"{prefix}/{endpoint.path}", self._handler(endpoint.name))
             app.router.add_get(prefix + "/emulator/files/{name}", self._download)
+            for method, path, respond in self._file_endpoints.routes():
+                app.router.add_route(method, prefix + path, self._file_handler(respond))
         for endpoint in ENDPOINTS.values():
             path = f"{AZURE_PREFIX}deployments/{{deployment}}/{endpoint.path}"
             app.router.add_post(path, self._handler(endpoint.name))
@@ -196,11 +209,36 @@ class Emulator:
         self, endpoint: EndpointName
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
-            return await self._handle(request, endpoint)
+            async def answer(body: RequestBody, call: RecordedCall) -> PlannedResponse:
+                return await self._answer(request, endpoint, body, call)
+
+            return await self._serve(request, answer)
 
         return handle
 
-    async def _handle(self, request: web.Request, endpoint: EndpointName) -> web.StreamResponse:
+    def _file_handler(
+        self, respond: Callable[[FileCall], PlannedResponse]
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            async def answer(body: RequestBody, _call: RecordedCall) -> PlannedResponse:
+                # Files calls are checked like image calls, but not counted against the
+                # images rate limit: the API limits them apart.
+                check_api_key(request.headers, self.config.api_keys)
+                file_id = request.match_info.get("file_id", "")
+                return respond(
+                    FileCall(body=body, file_id=file_id, query=request.query, config=self.config)
+                )
+
+            return await self._serve(request, answer)
+
+        return handle
+
+    async def _serve(
+        self,
+        request: web.Request,
+        answer: Callable[[RequestBody, RecordedCall], Awaitable[PlannedResponse]],
+    ) -> web.StreamResponse:
+        """Record, read, fault, delay and send one API call; ``answer`` decides the rest."""
         started = time.monotonic()
         call = self._record(request)
         body = await read_body(request)
@@ -218,9 +256,7 @@ class Emulator:
             await self._pause(fault.seconds or 0.0)
         await self._pause(self.config.latency)
         try:
-            planned = self._fault_or_none(fault) or await self._answer(
-                request, endpoint, body, call
-            )
+            planned = self._fault_or_none(fault) or await answer(body, call)
         except APIError as error:
             planned = error.response
         processing = round((time.monotonic() - started) * 1000)
@@ -280,7 +316,11 @@ class Emulator:
         return PlannedResponse(status=200, body=encode_json(document))
 
     async def _accept(self, endpoint: EndpointName, body: RequestBody) -> RenderPlan:
-        accepted = await accept_request(endpoint, body, validate=self.config.validate)
+        validate = self.config.validate
+        if endpoint == "edit" and body.kind == "json":
+            accepted = await accept_json_edit(body, validate=validate, files=self.files)
+        else:
+            accepted = await accept_request(endpoint, body, validate=validate)
         if self.config.validate:
             # Decoding every upload in full is slow: off the event loop, like drawing.
             loop = asyncio.get_running_loop()
@@ -291,21 +331,21 @@ class Emulator:
 
     def _store(self, request: web.Request, picture: bytes) -> str:
         now = time.monotonic()
-        for name, (_content, expires) in list(self._files.items()):
+        for name, (_content, expires) in list(self._url_images.items()):
             if expires <= now:
-                del self._files[name]
+                del self._url_images[name]
                 self._expired.add(name)
         name = f"img-{uuid.uuid4().hex}.png"
-        self._files[name] = (picture, now + self.config.url_ttl)
+        self._url_images[name] = (picture, now + self.config.url_ttl)
         prefix = "/v1" if request.path.startswith("/v1/") else ""
         return f"{_origin(request)}{prefix}/emulator/files/{name}"
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
         call = self._record(request)
         name = request.match_info["name"]
-        stored = self._files.get(name)
+        stored = self._url_images.get(name)
         if stored is not None and stored[1] <= time.monotonic():
-            del self._files[name]
+            del self._url_images[name]
             self._expired.add(name)
             stored = None
         headers = {"x-request-id": call.request_id}
