@@ -7,7 +7,9 @@ bytes written) or base64 characters (``b64``), which the worker checks. The oper
 - ``decode``: generate, then decode every image to bytes;
 - ``b64``: generate, then read every image's ``b64_json`` string (no decoding);
 - ``edit``: upload the 3.5 MB PNG to ``/images/edits``, then decode the answer;
-- ``save``: generate, then write every image to a file in a temporary directory.
+- ``save``: generate, then write every image to a file in a temporary directory;
+- ``save-streamed``: generate with ``with_streaming_response`` and ``save_images`` the body
+  straight into files as it arrives (removed again after each call, to free their names).
 
 Only public APIs of images_async are used, so a peer runs against any version of it; a
 version that lacks an API a peer needs raises :class:`PeerUnavailable` (reported as skipped).
@@ -21,7 +23,7 @@ import contextlib
 import dataclasses
 import json
 import warnings
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -51,7 +53,7 @@ class Setup:
     base_url: str
     connections: int
     op: str
-    """``decode``, ``b64``, ``edit`` or ``save``."""
+    """``decode``, ``b64``, ``edit``, ``save`` or ``save-streamed``."""
     upload: bytes = b""
     """The PNG that ``edit`` sends."""
     directory: Path = Path()
@@ -70,8 +72,15 @@ _CLIENT_NEEDS = {
     "b64": ("generate",),
     "edit": ("edit",),
     "save": ("generate", "save_image"),
+    "save-streamed": ("generate", "with_streaming_response"),
 }
-_IMAGE_NEEDS = {"decode": ("decode",), "b64": ("b64_json",), "edit": ("decode",), "save": ()}
+_IMAGE_NEEDS = {
+    "decode": ("decode",),
+    "b64": ("b64_json",),
+    "edit": ("decode",),
+    "save": (),
+    "save-streamed": (),
+}
 
 
 def _require_api(client: str, op: str) -> None:
@@ -79,6 +88,18 @@ def _require_api(client: str, op: str) -> None:
     _require(images_async, client, "Image")
     _require(getattr(images_async, client), *_CLIENT_NEEDS[op])
     _require(images_async.Image, *_IMAGE_NEEDS[op])
+    if op == "save-streamed":
+        _require(images_async.StreamedResponse, "save_images")
+
+
+def _sizes_removed(paths: Sequence[Path]) -> int:
+    """The bytes of the files ``save_images`` wrote, which are then removed: it never
+    replaces a file, and the next call's names must be free as ``save``'s are."""
+    total = 0
+    for path in paths:
+        total += path.stat().st_size
+        path.unlink()
+    return total
 
 
 def _write(directory: Path, index: int, content: bytes) -> int:
@@ -180,7 +201,20 @@ async def async_images(setup: Setup) -> AsyncIterator[AsyncCall]:
                 written += path.stat().st_size
             return written
 
-        yield {"decode": decode, "b64": b64, "edit": edit, "save": save}[setup.op]
+        async def save_streamed(prompt: str) -> int:
+            async with images.with_streaming_response.generate(
+                prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY
+            ) as response:
+                saved = await response.save_images(setup.directory)
+            return _sizes_removed(saved.paths)
+
+        yield {
+            "decode": decode,
+            "b64": b64,
+            "edit": edit,
+            "save": save,
+            "save-streamed": save_streamed,
+        }[setup.op]
 
 
 @contextlib.contextmanager
@@ -208,7 +242,20 @@ def sync_images(setup: Setup) -> Iterator[SyncCall]:
                 for index, image in enumerate(result.data)
             )
 
-        yield {"decode": decode, "b64": b64, "edit": edit, "save": save}[setup.op]
+        def save_streamed(prompt: str) -> int:
+            with images.with_streaming_response.generate(
+                prompt=prompt, model=MODEL, size=SIZE, quality=QUALITY
+            ) as response:
+                saved = response.save_images(setup.directory)
+            return _sizes_removed(saved.paths)
+
+        yield {
+            "decode": decode,
+            "b64": b64,
+            "edit": edit,
+            "save": save,
+            "save-streamed": save_streamed,
+        }[setup.op]
 
 
 @contextlib.asynccontextmanager

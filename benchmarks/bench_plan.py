@@ -27,7 +27,7 @@ class Entry:
     runner: str
     """``tasks``, ``threads``, ``handoff`` or ``run-many`` (see bench_worker.Spec)."""
     op: str
-    """``decode``, ``b64``, ``edit`` or ``save`` (see bench_peers)."""
+    """``decode``, ``b64``, ``edit``, ``save`` or ``save-streamed`` (see bench_peers)."""
     concurrency: int
     """Tasks in flight (async runners) or calling threads."""
     reference: str = BASELINE
@@ -201,6 +201,41 @@ def scenarios(quick: bool, requests: int | None = None) -> list[Scenario]:
             response_memory=True,
         ),
         Scenario(
+            "save-streamed",
+            "saving 10 x 8 MB straight to disk: save_images as the body arrives, vs in memory",
+            body="save",
+            prompt=SAVE_PROMPT,
+            requests=1,
+            rounds=2 if quick else 3,
+            processes=processes,
+            entries=(
+                _aiohttp("save", 1),
+                Entry("async-images", "AsyncImages.save_image", "images", "tasks", "save", 1),
+                Entry(
+                    "async-images-streamed",
+                    "StreamedResponse.save_images",
+                    "images",
+                    "tasks",
+                    "save-streamed",
+                    1,
+                    reference="async-images",
+                ),
+                Entry(
+                    "images-1thread-streamed",
+                    "SyncStreamedResponse.save_images",
+                    "images",
+                    "threads",
+                    "save-streamed",
+                    1,
+                    reference="async-images",
+                ),
+            ),
+            warmup=1,
+            trace_concurrency=1,
+            trace_requests=1,
+            response_memory=True,
+        ),
+        Scenario(
             "fanout",
             f"fan-out: {small} small calls, run_many against gather + Semaphore",
             body="small",
@@ -271,7 +306,8 @@ class Target:
     reference: str
     metric: str
     """``cpu``: client CPU ratio; ``peak``: tracemalloc peak ratio; ``peak/body``: traced
-    peak per response body; ``ms``: cold-start milliseconds more than the reference."""
+    peak per response body; ``ms``: cold-start milliseconds more than the reference;
+    ``rss``: MiB the process's peak RSS grew by over its timed rounds."""
     limit: float
 
 
@@ -314,6 +350,30 @@ TARGETS = (
         BASELINE,
         "cpu",
         1.5,
+    ),
+    Target(
+        "save to disk: save_images peak RSS growth",
+        "save-streamed",
+        "async-images-streamed",
+        "",
+        "rss",
+        32.0,
+    ),
+    Target(
+        "save to disk: sync save_images peak RSS growth",
+        "save-streamed",
+        "images-1thread-streamed",
+        "",
+        "rss",
+        32.0,
+    ),
+    Target(
+        "save to disk: save_images CPU vs save_image in memory",
+        "save-streamed",
+        "async-images-streamed",
+        "async-images",
+        "cpu",
+        1.0,
     ),
     Target(
         "cold start: images_async ms more than aiohttp",

@@ -90,6 +90,11 @@ class ScenarioResult:
         peer, base = self.find(name), self.find(reference)
         return _paired(peer.peaks, base.peaks) if peer and base else Spread.of([])
 
+    def rss_growth(self, name: str) -> Spread:
+        """MiB the peak RSS of each of the peer's workers grew by over its timed rounds."""
+        peer = self.find(name)
+        return Spread.of([run.rss_growth / MIB for run in peer.runs]) if peer else Spread.of([])
+
     def peak_per_body(self, name: str) -> Spread:
         peer = self.find(name)
         in_flight = self.scenario.trace_concurrency * self.body_size
@@ -179,6 +184,8 @@ def target_value(
         return result.cpu_ratio(peer, target.reference)
     if target.metric == "peak":
         return result.peak_ratio(peer, target.reference)
+    if target.metric == "rss":
+        return result.rss_growth(peer)
     return result.peak_per_body(peer)
 
 
@@ -194,8 +201,8 @@ def target_table(
         value = target_value(target, results, cold)
         if math.isnan(value.median):
             continue
-        unit = " ms" if target.metric == "ms" else "x"
-        digits = 1 if target.metric == "ms" else 2
+        unit = {"ms": " ms", "rss": " MiB"}.get(target.metric, "x")
+        digits = 1 if target.metric in ("ms", "rss") else 2
         # Judged on the value as shown, so the verdict never contradicts the printed number.
         verdict = "PASS" if round(value.median, digits) <= target.limit else "ABOVE"
         before = target_value(target, results, cold, BEFORE).format(unit, digits)

@@ -94,6 +94,7 @@ if TYPE_CHECKING:
         StreamingResponseContext,
     )
     from ._routing import AzureADTokenProvider
+    from ._stream_saving import SavedImages
     from ._sync_azure import AzureImages
     from ._sync_client import Images
     from ._sync_responses import (
@@ -141,6 +142,7 @@ _LAZY_NAMES = {
     "IncompleteStreamError": "._response",
     "RawResponse": "._response",
     "RawResponseContext": "._response",
+    "SavedImages": "._stream_saving",
     "ResponseInfo": "._response",
     "StreamedResponse": "._response",
     "StreamingResponseContext": "._response",
@@ -220,6 +222,7 @@ __all__ = [
     "RequestT_co",
     "ResponseInfo",
     "RetryPolicy",
+    "SavedImages",
     "StreamedResponse",
     "StreamingResponseContext",
     "SyncFacade",

@@ -624,15 +624,10 @@ class AsyncImages:
             return image.decode()
         if image.url is None:
             raise ImageDecodeError("the image has neither b64_json nor url")
-        from ._downloads import download  # not at import: most clients never fetch a URL
+        from ._sending import CallSender
 
         options = self._options.for_call(timeout, None)
-        return await download(
-            self._transport,
-            image.url,
-            timeout=options.timeout,
-            max_bytes=options.max_response_bytes,
-        )
+        return await CallSender(self._transport, options).download(image.url)
 
     async def save_image(
         self, image: Image, path: str | os.PathLike[str], *, timeout: float | Timeout | None = None

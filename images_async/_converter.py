@@ -275,13 +275,17 @@ def _attach_payload(node: object, payloads: list[bytes]) -> None:
 
 def _load_json_object(chunks: list[bytes]) -> tuple[dict[str, Any], list[bytes]]:
     skeleton, payloads = _split_chunks(chunks)
+    return _json_object(skeleton), payloads
+
+
+def _json_object(skeleton: bytes) -> dict[str, Any]:
     try:
         document = json.loads(skeleton)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ResponseShapeError(f"the body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         raise ResponseShapeError(f"expected a JSON object, got {type(document).__name__}")
-    return document, payloads
+    return document
 
 
 def _structure(document: Mapping[str, Any], model: type[_T]) -> _T:
@@ -306,15 +310,42 @@ def parse_images_chunks(chunks: list[bytes]) -> ImagesResponse:
     the body is never joined.
     """
     document, payloads = _load_json_object(chunks)
+    for image in _images_of(document):
+        _attach_payload(image, payloads)
+    return _structure(document, ImagesResponse)
+
+
+def _images_of(document: dict[str, Any]) -> list[Any]:
+    """The ``data`` list of an images response document (``null`` taken as no images)."""
     data = document.get("data")
     if "data" in document and data is None:
-        document["data"] = []
+        document["data"] = data = []
     elif data is not None and not isinstance(data, list):
         # cattrs would build a tuple from any iterable: {} and "" would become no images.
         raise ResponseShapeError(f"ImagesResponse.data: expected a list, got {type(data).__name__}")
-    for image in data or ():
-        _attach_payload(image, payloads)
-    return _structure(document, ImagesResponse)
+    return data or []
+
+
+def parse_images_skeleton(
+    skeleton: bytes, marker: Callable[[object], int | None]
+) -> tuple[ImagesResponse, list[int | None]]:
+    """An :class:`ImagesResponse` from a body whose ``b64_json`` strings were cut out and
+    replaced by markers, and for each of its images the payload index its marker names
+    (``marker(value)``, see :mod:`._payload_split`), or None.
+
+    The images come without those payloads; any other ``b64_json`` value is structured as
+    usual (a string kept, a number refused). Raises :class:`ResponseShapeError`.
+    """
+    document = _json_object(skeleton)
+    indices: list[int | None] = []
+    for image in _images_of(document):
+        index = marker(image.get("b64_json")) if isinstance(image, dict) else None
+        if index is not None:
+            del image["b64_json"]
+        else:
+            _attach_payload(image, [])
+        indices.append(index)
+    return _structure(document, ImagesResponse), indices
 
 
 def parse_stream_event(data: bytes) -> ImageStreamEvent:

@@ -4,6 +4,8 @@
 * :class:`StreamedResponse` — the body not read yet; iterate it in chunks, lines or events.
 * :class:`ImageEventStream` — what ``generate(stream=True)`` returns: parsed events.
 
+Both of the latter can save their images to disk as they arrive (:mod:`._stream_saving`).
+
 Each of them releases its connection when the body is finished, and on ``close``. Bodies
 arrive decoded (gzip, deflate) from the transport; ``max_response_bytes`` counts decoded bytes.
 A stream of events never ends quietly without its image: see
@@ -15,7 +17,9 @@ from __future__ import annotations
 import codecs
 import contextlib
 import datetime
+import functools
 import json
+import os
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -24,16 +28,28 @@ from collections.abc import (
     Generator,
     Mapping,
 )
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._converter import ResponseShapeError, parse_images_chunks, parse_stream_event
+from ._converter import ResponseShapeError, parse_stream_event
 from ._errors import APIResponseValidationError, stream_event_error
 from ._models import CompletedImageEvent, ImagesResponse, ImageStreamEvent, UnknownStreamEvent
+from ._response_info import ResponseInfo as ResponseInfo
+from ._response_info import parse_images_body as parse_images_body
+from ._response_info import validation_error
+from ._saving import path_inside
 from ._sse import SSEBlock, SSEParser, sse_blocks
+from ._stream_saving import (
+    FetchURL,
+    SavedImages,
+    checked_directory,
+    save_body_images,
+    save_event_images,
+)
 
 
 class ResponseBody(Protocol):
@@ -76,70 +92,6 @@ class IncompleteStreamError(APIResponseValidationError):
         )
         #: The parsed JSON answer, when the server sent one instead of events.
         self.response = response
-
-
-def _validation_error(info: ResponseInfo, message: str, body: bytes) -> APIResponseValidationError:
-    return APIResponseValidationError(
-        message,
-        status_code=info.status_code,
-        body=body[:1000],
-        request_id=info.request_id,
-        retries_taken=info.retries_taken,
-    )
-
-
-def _body_start(chunks: list[bytes], size: int = 1000) -> bytes:
-    start = b""
-    for chunk in chunks:
-        start += chunk[: size - len(start)]
-        if len(start) == size:
-            break
-    return start  # and no name left holding a chunk
-
-
-def parse_images_body(info: ResponseInfo, chunks: list[bytes]) -> ImagesResponse:
-    """The body ``chunks`` make as an :class:`ImagesResponse`; parsing empties the list."""
-    head = _body_start(chunks)  # for an error: parsing drops the chunks as it goes
-    try:
-        return parse_images_chunks(chunks)
-    except ResponseShapeError as exc:
-        raise _validation_error(info, f"unexpected response body: {exc}", head) from None
-
-
-class ResponseInfo:
-    """Status line and headers of a response: the base of :class:`RawResponse` and
-    :class:`StreamedResponse`."""
-
-    def __init__(
-        self,
-        *,
-        status_code: int,
-        headers: CIMultiDictProxy[str],
-        url: str | URL,
-        retries_taken: int = 0,
-        elapsed: datetime.timedelta = datetime.timedelta(0),
-    ) -> None:
-        self.status_code = status_code
-        self.headers = headers
-        self._url = URL(url)
-        #: How many retries were made before this response came.
-        self.retries_taken = retries_taken
-        #: Time from the start of the call until the response's headers arrived.
-        self.elapsed = elapsed
-
-    @property
-    def url(self) -> str:
-        """The URL the request went to."""
-        return str(self._url)
-
-    @property
-    def request_id(self) -> str | None:
-        """The ``x-request-id`` header: quote it when reporting a problem."""
-        return self.headers.get("x-request-id")
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
 
 
 class RawResponse(ResponseInfo):
@@ -226,7 +178,7 @@ class _EventChecker:
         except ResponseShapeError as exc:
             self._raise_if_error(block.name, _json_object(block.data))
             message = f"unexpected stream event: {exc}"
-            raise _validation_error(self._info, message, block.data) from None
+            raise validation_error(self._info, message, block.data) from None
         if isinstance(event, UnknownStreamEvent):
             self._raise_if_error(block.name, event.data)
         self._completed = self._completed or isinstance(event, CompletedImageEvent)
@@ -320,13 +272,21 @@ class StreamedResponse(ResponseInfo):
     _response: ResponseBody
     _max_bytes: int
     _consumed: bool
+    _fetch_url: FetchURL | None
 
     @classmethod
-    def _open(cls, body: ResponseBody, info: ResponseInfo, max_bytes: int) -> StreamedResponse:
+    def _open(
+        cls,
+        body: ResponseBody,
+        info: ResponseInfo,
+        max_bytes: int,
+        fetch_url: FetchURL | None = None,
+    ) -> StreamedResponse:
         """Internal: the response ``info`` describes, its unread ``body`` capped at
-        ``max_bytes`` decoded bytes."""
+        ``max_bytes`` decoded bytes; ``fetch_url`` downloads the images given as URLs."""
         self = cls.__new__(cls)
         vars(self).update(vars(info), _response=body, _max_bytes=max_bytes, _consumed=False)
+        vars(self).update(_fetch_url=fetch_url)
         return self
 
     async def iter_bytes(self, chunk_size: int | None = None) -> AsyncGenerator[bytes, None]:
@@ -424,6 +384,31 @@ class StreamedResponse(ResponseInfo):
         """Read the body and parse it as an :class:`ImagesResponse`."""
         return parse_images_body(self, [await self.read()])
 
+    async def save_images(
+        self, directory: str | os.PathLike[str], *, stem: str = "image"
+    ) -> SavedImages:
+        """Save the images to new files in the existing ``directory`` as the body arrives.
+
+        Each ``b64_json`` payload is decoded in pieces into a hidden temporary file; once the
+        body has parsed (and images given as URLs are downloaded) the files are named
+        ``stem-1.png``, ``stem-2.png``, ... in ``response.data`` order (the extension is the
+        ``output_format``, else the format the bytes show), never replacing a file: a taken
+        name becomes ``stem-1-2.png``. All or nothing: a body that is not a valid images
+        response (a truncated one) raises :class:`APIResponseValidationError`, a payload
+        that is not valid base64 :class:`ImageDecodeError`, as :meth:`parse` and
+        ``Image.decode()`` would, and no file is left, as after a cancellation.
+        """
+        folder = checked_directory(directory)
+        path_inside(folder, stem)  # a stem that would leave the directory fails now
+        async with contextlib.aclosing(self.iter_bytes()) as chunks:
+            return await save_body_images(
+                chunks,
+                folder,
+                stem,
+                fetch_url=self._fetch_url,
+                invalid_body=functools.partial(validation_error, self),
+            )
+
     def _start_consuming(self) -> None:
         if self._consumed:
             raise RuntimeError("the body of a streamed response can only be read once")
@@ -458,6 +443,22 @@ class ImageEventStream:
 
     async def __anext__(self) -> ImageStreamEvent:
         return await self._events.__anext__()
+
+    async def save_images(
+        self, directory: str | os.PathLike[str], *, stem: str = "image"
+    ) -> list[Path]:
+        """Read the rest of the stream, writing each completed image to a new file in the
+        existing ``directory`` as its event arrives; returns their paths.
+
+        Named as :meth:`StreamedResponse.save_images` names them; partial images are not
+        saved. Raises as iterating would; the images saved before that stay.
+        """
+        folder = checked_directory(directory)
+        path_inside(folder, stem)  # a stem that would leave the directory fails now
+        try:
+            return await save_event_images(self._events, folder, stem)
+        finally:
+            await self.aclose()
 
     async def aclose(self) -> None:
         """Stop reading and release the connection (also done by ``async with``)."""

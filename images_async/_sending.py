@@ -67,7 +67,20 @@ class CallSender:
     async def streamed(self, request: PreparedRequest) -> StreamedResponse:
         """The response with its body unread: the caller iterates and releases it."""
         answer = await self._send(request, None, read=False)
-        return StreamedResponse._open(answer.response, answer.info, self.options.max_response_bytes)
+        return StreamedResponse._open(
+            answer.response, answer.info, self.options.max_response_bytes, self.download
+        )
+
+    async def download(self, url: str) -> bytes:
+        """The bytes of an image URL, fetched as ``AsyncImages.read_image`` fetches them."""
+        from ._downloads import download  # not at import: most clients never fetch a URL
+
+        return await download(
+            self.transport,
+            url,
+            timeout=self.options.timeout,
+            max_bytes=self.options.max_response_bytes,
+        )
 
     async def event_stream(self, request: PreparedRequest) -> ImageEventStream:
         """The server-sent events of a ``stream=True`` call."""

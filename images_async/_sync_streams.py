@@ -11,7 +11,9 @@ client method's signature and hands the async view's method to :meth:`SyncRawVie
 from __future__ import annotations
 
 import datetime
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -25,6 +27,7 @@ from ._response import (
     StreamedResponse,
     StreamingResponseContext,
 )
+from ._stream_saving import SavedImages
 from ._sync_runtime import SyncFacade
 from ._views import AsyncImagesWithRawResponse, AsyncImagesWithStreamingResponse
 
@@ -66,6 +69,18 @@ class SyncImageEventStream:
 
     def __next__(self) -> ImageStreamEvent:
         return next(self._events)
+
+    def save_images(self, directory: str | os.PathLike[str], *, stem: str = "image") -> list[Path]:
+        """Read the rest of the stream, writing each completed image to a new file in the
+        existing ``directory`` as its event arrives; returns their paths.
+
+        Named as :meth:`SyncStreamedResponse.save_images` names them; partial images are
+        not saved. Raises as iterating would; the images saved before that stay.
+        """
+        try:
+            return self._client._call(self._stream.save_images(directory, stem=stem))
+        finally:
+            self.close()
 
     def close(self) -> None:
         """Stop reading and free the connection."""
@@ -167,6 +182,23 @@ class SyncStreamedResponse:
         """Read the body and parse it as an :class:`ImagesResponse`."""
         try:
             return self._client._call(self._opened().parse())
+        finally:
+            self.close()
+
+    def save_images(self, directory: str | os.PathLike[str], *, stem: str = "image") -> SavedImages:
+        """Save the images to new files in the existing ``directory`` as the body arrives.
+
+        Each ``b64_json`` payload is decoded in pieces into a hidden temporary file; once the
+        body has parsed (and images given as URLs are downloaded) the files are named
+        ``stem-1.png``, ``stem-2.png``, ... in ``response.data`` order (the extension is the
+        ``output_format``, else the format the bytes show), never replacing a file: a taken
+        name becomes ``stem-1-2.png``. All or nothing: a body that is not a valid images
+        response (a truncated one) raises :class:`APIResponseValidationError`, a payload
+        that is not valid base64 :class:`ImageDecodeError`, as :meth:`parse` and
+        ``Image.decode()`` would, and no file is left, as after a cancellation.
+        """
+        try:
+            return self._client._call(self._opened().save_images(directory, stem=stem))
         finally:
             self.close()
 

@@ -4,7 +4,9 @@
 first (paid) request. File names are built from a stem the CLI chose and an extension from
 a fixed set (``png``, ``jpeg``, ``webp``; otherwise the type sniffed from the bytes, else
 ``bin``), never from text a server sent; and every path is resolved and checked to lie
-directly inside the output directory before a byte is written.
+directly inside the output directory before a byte is written. The names and the
+never-replacing writes of new files are the core's (:mod:`images_async._saving`), shared
+with ``StreamedResponse.save_images``; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -17,17 +19,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .. import AsyncImages, ImagesResponse
-from .._imageinfo import inspect_image
-
-#: The formats the API produces; a file extension is one of these or ``bin``.
-KNOWN_FORMATS = frozenset({"png", "jpeg", "webp"})
-#: Bounds the search for a free name, so a directory full of taken names fails, not hangs.
-_MAX_NAME_TRIES = 1000
-
-
-class OutputError(OSError):
-    """The output directory cannot be used, or a name would leave it."""
-
+from .._saving import KNOWN_FORMATS as KNOWN_FORMATS
+from .._saving import OutputError as OutputError
+from .._saving import extension_for as extension_for
+from .._saving import path_inside as path_inside
+from .._saving import write_new_file as write_new_file
 
 # -- the directory -------------------------------------------------------------------------
 
@@ -83,51 +79,7 @@ def _prove_writable(out: Path) -> None:
     os.unlink(name)
 
 
-# -- names ---------------------------------------------------------------------------------
-
-
-def extension_for(declared: str | None, content: bytes) -> str:
-    """The file extension for an image: ``declared`` when it is a known format, else the
-    format sniffed from ``content``, else ``bin``."""
-    if declared in KNOWN_FORMATS:
-        return declared
-    info = inspect_image(content)
-    return info.format if info is not None else "bin"
-
-
-def path_inside(directory: Path, name: str) -> Path:
-    """``directory / name``; raises :class:`OutputError` unless that is a plain name that
-    resolves (symbolic links followed) to an entry directly inside ``directory``."""
-    path = directory / name
-    if Path(name).name != name or path.resolve().parent != directory.resolve():
-        raise OutputError(f"refusing to write {name!r}: it would land outside {directory}")
-    return path
-
-
-def _unique_path(directory: Path, stem: str, extension: str) -> Path:
-    """A path in ``directory`` that does not exist yet: ``stem.ext``, ``stem-2.ext``, ..."""
-    for counter in range(1, _MAX_NAME_TRIES + 1):
-        suffix = "" if counter == 1 else f"-{counter}"
-        candidate = path_inside(directory, f"{stem}{suffix}.{extension}")
-        if not candidate.exists() and not candidate.is_symlink():
-            return candidate
-    raise OutputError(f"could not find a free file name for {stem}.{extension} in {directory}")
-
-
 # -- writes --------------------------------------------------------------------------------
-
-
-def write_new_file(directory: Path, stem: str, extension: str, content: bytes) -> Path:
-    """Write ``content`` to a fresh file; never replaces an existing one, even in a race."""
-    for _ in range(_MAX_NAME_TRIES):
-        path = _unique_path(directory, stem, extension)
-        try:
-            with path.open("xb") as file:
-                file.write(content)
-        except FileExistsError:
-            continue  # another process took the name between the check and the open
-        return path
-    raise OutputError(f"could not find a free file name for {stem}.{extension} in {directory}")
 
 
 def replace_files(directory: Path, files: Sequence[tuple[str, bytes]]) -> list[Path]:
