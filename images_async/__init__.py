@@ -6,10 +6,10 @@ draws it in full): ``_async_images`` (the public surface, options from ``_config
 ``_files``) → ``_sending`` (one typed entry point per response mode) → ``_retry`` →
 ``_transport`` (the only user of aiohttp's client; ``_decoding`` undoes compression) →
 ``_response`` / ``_converter`` / ``_models`` → your code, or an exception from ``_errors``.
-``AsyncAzureImages`` (``_azure``) differs only in its route (``_routing``). The sync
-``Images`` is generated into ``_sync_client`` and ``AzureImages`` into ``_sync_azure``;
-``run_many`` is ``_fanout``; the command line is ``cli/`` and the offline emulator
-``testing/``.
+``AsyncAzureImages`` (``_azure``) differs only in its route (``_routing``); ``images.files``
+is ``_stored_files``. The sync ``Images`` is generated into ``_sync_client``, ``AzureImages``
+into ``_sync_azure`` and the sync ``files`` into ``_sync_stored_files``; ``run_many`` is
+``_fanout``; the command line is ``cli/`` and the offline emulator ``testing/``.
 """
 
 import importlib
@@ -94,6 +94,7 @@ if TYPE_CHECKING:
         StreamingResponseContext,
     )
     from ._routing import AzureADTokenProvider
+    from ._stored_files import AsyncStoredFiles, StoredFile
     from ._stream_saving import SavedImages
     from ._sync_azure import AzureImages
     from ._sync_client import Images
@@ -104,6 +105,7 @@ if TYPE_CHECKING:
         SyncStreamedResponse,
     )
     from ._sync_runtime import SyncFacade
+    from ._sync_stored_files import StoredFiles
     from ._views import AsyncImagesWithRawResponse, AsyncImagesWithStreamingResponse
 
 #: The module defining each public name imported on first use; keep in step with the
@@ -138,6 +140,8 @@ _LAZY_NAMES = {
     "RequestT": "._request_values",
     "VariationRequest": "._request_values",
     "AzureADTokenProvider": "._routing",
+    "AsyncStoredFiles": "._stored_files",
+    "StoredFile": "._stored_files",
     "ImageEventStream": "._response",
     "IncompleteStreamError": "._response",
     "RawResponse": "._response",
@@ -153,6 +157,7 @@ _LAZY_NAMES = {
     "SyncImageEventStream": "._sync_responses",
     "SyncStreamedResponse": "._sync_responses",
     "SyncFacade": "._sync_runtime",
+    "StoredFiles": "._sync_stored_files",
     "AsyncImagesWithRawResponse": "._views",
     "AsyncImagesWithStreamingResponse": "._views",
 }
@@ -168,6 +173,7 @@ __all__ = [
     "AsyncImages",
     "AsyncImagesWithRawResponse",
     "AsyncImagesWithStreamingResponse",
+    "AsyncStoredFiles",
     "AttemptEvent",
     "AttemptHook",
     "AuthenticationError",
@@ -223,6 +229,8 @@ __all__ = [
     "ResponseInfo",
     "RetryPolicy",
     "SavedImages",
+    "StoredFile",
+    "StoredFiles",
     "StreamedResponse",
     "StreamingResponseContext",
     "SyncFacade",

@@ -12,14 +12,7 @@ import asyncio
 import contextlib
 import functools
 import os
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterable,
-    Callable,
-    Iterable,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from ssl import SSLContext
 from types import TracebackType
@@ -55,6 +48,7 @@ if TYPE_CHECKING:
     from ._request_values import RequestT
     from ._response import ImageEventStream
     from ._sending import CallSender
+    from ._stored_files import AsyncStoredFiles
     from ._views import AsyncImagesWithRawResponse, AsyncImagesWithStreamingResponse
 
 
@@ -171,8 +165,7 @@ class AsyncImages:
         request or a response not yet read to its end (or released), ``idle`` the open
         ones waiting for reuse. Clients made by :meth:`with_options` share the pool, so
         they show the same counts; an async client given its own ``http_session`` shows that
-        session's. Before the
-        first call and after :meth:`aclose` both are 0.
+        session's. Before the first call and after :meth:`aclose` both are 0.
         """
         return self._transport.pool_stats()
 
@@ -240,6 +233,13 @@ class AsyncImages:
         from ._views import AsyncImagesWithStreamingResponse
 
         return AsyncImagesWithStreamingResponse(self)
+
+    @functools.cached_property
+    def files(self) -> AsyncStoredFiles:
+        """Upload, retrieve, download and delete files (the Files API) through this client."""
+        from ._stored_files import AsyncStoredFiles
+
+        return AsyncStoredFiles(self)
 
     # -- endpoints -------------------------------------------------------------------------
 

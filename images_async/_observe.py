@@ -48,10 +48,12 @@ class AttemptEvent:
     """
 
     method: str
-    """The HTTP method (``"POST"``)."""
+    """The HTTP method: ``"POST"`` for image calls and uploads, ``"GET"`` or ``"DELETE"``
+    for the Files API's others."""
     endpoint: str
     """The endpoint's path, as in the API reference: ``"images/generations"``,
-    ``"images/edits"`` or ``"images/variations"``."""
+    ``"images/edits"``, ``"images/variations"``, or the Files API's ``"files"`` and
+    ``"files/{file_id}"`` (with the id: strip it before using it as a metrics label)."""
     attempt: int
     """1 for the first attempt of a call, 2 for its first retry, and so on."""
     idempotency_key: str
@@ -113,6 +115,7 @@ class CallObserver:
         "_fallback_path",
         "_hooks",
         "_key",
+        "_method",
         "_policy",
         "_started",
     )
@@ -124,8 +127,10 @@ class CallObserver:
         endpoint: str,
         idempotency_key: str,
         policy: RetryPolicy,
+        method: str = "POST",
     ) -> None:
         self._hooks = hooks
+        self._method = method
         self._debug = logger.isEnabledFor(logging.DEBUG)
         self._endpoint = endpoint
         self._key = idempotency_key
@@ -180,7 +185,7 @@ class CallObserver:
             status = error.status_code  # also when the trace missed it
             request_id = request_id or error.request_id
         return AttemptEvent(
-            method="POST",
+            method=self._method,
             endpoint=self._endpoint,
             attempt=self._attempt,
             idempotency_key=self._key,

@@ -37,6 +37,8 @@ class PreparedRequest:
     """Everything needed to send (and resend) one API call, and its per-call overrides."""
 
     path: str
+    method: str = "POST"
+    """The HTTP method; a ``GET`` or ``DELETE`` carries no body."""
     model: str | None = None
     """The request's model; on Azure OpenAI it may name the deployment."""
     json_body: Mapping[str, object] | None = None

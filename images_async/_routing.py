@@ -5,6 +5,10 @@ gives the headers that authenticate the call: fixed ones (an API key, a static t
 for a token provider fresh ones on every attempt, so a token that expires mid-retry is
 renewed. The transport asks; it never knows which service it talks to.
 
+Paths under an account-level collection (:data:`ACCOUNT_COLLECTIONS`: ``files``, ``batches``)
+belong to no model: on Azure they sit at ``{endpoint}/openai/{path}``, not under a
+deployment. Their URLs are not cached, since a path naming one file is used once or twice.
+
 Credentials are kept out of every ``repr`` and message here.
 """
 
@@ -22,6 +26,9 @@ from ._errors import InvalidRequestError, TokenProviderError
 #: What Azure names in a URL (a deployment, an API version such as ``2025-04-01-preview``):
 #: letters, digits, ``.``, ``_`` and ``-``, so it is one path segment or query value as is.
 URL_NAME = re.compile(r"[A-Za-z0-9._-]+")
+
+#: The first path segments of the calls that act on the account, not on a model.
+ACCOUNT_COLLECTIONS = frozenset({"files", "batches"})
 
 AzureADTokenProvider: TypeAlias = "Callable[[], str | Awaitable[str]]"
 """A callable returning a Microsoft Entra ID token, or an awaitable of one; called for every
@@ -47,8 +54,10 @@ class OpenAIRoute:
 
     def url_for(self, path: str, model: str | None) -> URL:
         url = self._urls.get(path)
-        if url is None:  # built once per endpoint: yarl joins are not free on a hot path
-            url = self._urls[path] = self.base_url / path
+        if url is None:
+            url = self.base_url / path
+            if not is_account_path(path):  # once per endpoint: yarl joins cost on a hot path
+                self._urls[path] = url
         return url
 
     async def fresh_headers(self) -> Mapping[str, str]:
@@ -59,7 +68,8 @@ class OpenAIRoute:
 
 
 class AzureRoute:
-    """``{endpoint}/openai/deployments/{deployment}/{path}?api-version=...``.
+    """``{endpoint}/openai/deployments/{deployment}/{path}?api-version=...``, or
+    ``{endpoint}/openai/{path}?api-version=...`` for the account's files and batches.
 
     The deployment is ``azure_deployment`` when the client has one, else the request's
     ``model`` (as the official SDK does). An API key goes in an ``api-key`` header, a
@@ -90,6 +100,8 @@ class AzureRoute:
         self._urls: dict[tuple[str, str], URL] = {}
 
     def url_for(self, path: str, model: str | None) -> URL:
+        if is_account_path(path):
+            return (self.base_url / "openai" / path).with_query({"api-version": self.api_version})
         deployment = self.deployment or model
         if not deployment:
             raise InvalidRequestError(
@@ -145,3 +157,8 @@ def is_deployment_name(name: object) -> TypeGuard[str]:
     return (
         isinstance(name, str) and URL_NAME.fullmatch(name) is not None and name not in (".", "..")
     )
+
+
+def is_account_path(path: str) -> bool:
+    """True when ``path`` (``files``, ``files/{file_id}``...) acts on the account, not a model."""
+    return path.partition("/")[0] in ACCOUNT_COLLECTIONS

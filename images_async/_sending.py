@@ -95,6 +95,7 @@ class CallSender:
             endpoint=request.path,
             idempotency_key=key,
             policy=options.retry_policy,
+            method=request.method,
         )
         answered: ResponseStream | None = None
         started = time.monotonic()

@@ -37,7 +37,7 @@ from ._errors import (
 )
 from ._proxy import ProxyRules
 from ._version import __version__
-from ._wire_body import client_timeout, encoded_body
+from ._wire_body import BODILESS_METHODS, client_timeout, encoded_body
 
 if TYPE_CHECKING:
     from ._prepare import PreparedRequest
@@ -389,7 +389,7 @@ class Transport:
         headers = CIMultiDict(self._headers)
         headers["Accept"] = "text/event-stream" if request.stream else "application/json"
         headers["Idempotency-Key"] = idempotency_key
-        if not request.files:
+        if not request.files and request.method not in BODILESS_METHODS:
             headers["Content-Type"] = "application/json"
         headers.update(request.extra_headers or {})
         return headers
@@ -424,17 +424,18 @@ class Transport:
         url = self.url_for(request)
         if trace is not None:
             trace.url_path = url.path
-        call = CallLabel.of("POST", url, client_timeout(timeout))
+        call = CallLabel.of(request.method, url, client_timeout(timeout))
         headers = self._headers_for(request, idempotency_key)
         if self.route.refreshes_credentials:
             headers.update(await self.route.fresh_headers())
         body = encoded_body(request)
         if trace is not None:
-            trace.bytes_sent = len(body) if isinstance(body, bytes) else body.size
+            trace.bytes_sent = body.size if isinstance(body, aiohttp.Payload) else len(body or b"")
         connection = self._connection_options(url, headers)
         with _AiohttpErrorsMapped(call):
             response = ResponseStream(
-                await session.post(
+                await session.request(
+                    request.method,
                     url,
                     data=body,
                     headers=headers,

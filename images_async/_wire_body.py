@@ -18,9 +18,17 @@ if TYPE_CHECKING:
     from ._files import MultipartBody
     from ._prepare import PreparedRequest
 
+#: Methods whose requests are sent without a body (and so without a ``Content-Type``).
+BODILESS_METHODS = frozenset({"GET", "DELETE"})
 
-def encoded_body(request: PreparedRequest) -> aiohttp.Payload | bytes:
-    """A fresh body for one attempt; the same bytes each time, read once and not copied."""
+
+def encoded_body(request: PreparedRequest) -> aiohttp.Payload | bytes | None:
+    """A fresh body for one attempt; the same bytes each time, read once and not copied.
+
+    None for a method that carries no body (``GET``, ``DELETE``).
+    """
+    if request.method in BODILESS_METHODS:
+        return None
     if request.files:
         from ._files import multipart_body  # not at import: the first call needs none of it
 

@@ -11,6 +11,9 @@ else. Every rule table below must be used, or generation fails.
 The Azure twin ``AzureImages`` (``images_async/_sync_azure.py``) comes from
 ``AsyncAzureImages`` by the same builder: a subclass of ``Images`` with the Azure constructor.
 
+The sync Files client ``StoredFiles`` (``images_async/_sync_stored_files.py``, the
+``images.files`` of ``Images``) comes from ``AsyncStoredFiles`` by the same builder.
+
 The same run writes the raw and streaming views, async (``images_async/_views.py``) and sync
 (``images_async/_sync_views.py``), built by ``scripts/sync_views_codegen.py``: one method per
 endpoint in ``VIEW_CALLEES``, declared with the endpoint's own parameters and docstring, so
@@ -56,6 +59,7 @@ RENAMES: dict[str, str] = {
     "AsyncImages": "Images",
     "AsyncImagesWithRawResponse": "ImagesWithRawResponse",
     "AsyncImagesWithStreamingResponse": "ImagesWithStreamingResponse",
+    "AsyncStoredFiles": "StoredFiles",
     "ImageEventStream": "SyncImageEventStream",
     "StreamedResponse": "SyncStreamedResponse",
     "AsyncIterator": "Iterator",
@@ -77,6 +81,7 @@ DORMANT_RENAMES: dict[str, str] = {
 RENAMED_FROM: dict[str, str] = {
     "ImagesWithRawResponse": "images_async._sync_views",
     "ImagesWithStreamingResponse": "images_async._sync_views",
+    "StoredFiles": "images_async._sync_stored_files",
     "SyncImageEventStream": "images_async._sync_streams",
     "SyncStreamedResponse": "images_async._sync_streams",
     "Iterator": "collections.abc",
@@ -152,6 +157,30 @@ AZURE_SPEC = Spec(
     summary="AzureImages: the sync facade of :class:`AsyncAzureImages` (Azure OpenAI).\n\n"
     "Only the constructor differs from :class:`Images`, which it derives from: it builds "
     "an\n``AsyncAzureImages``, and every method runs on the private loop ``Images`` owns; "
+    "this\nmodule holds no logic of its own.",
+)
+
+#: The Files client (``images.files``). ``StoredFiles`` runs its calls on the loop of the
+#: ``Images`` it came from; its hand-written base takes that facade, so ``__init__`` is not
+#: generated. ``content`` gives an unopened async context: the twin gets a
+#: ``SyncStreamedResponse``, which opens it on first use.
+FILES_SPEC = Spec(
+    source_path="images_async/_stored_files.py",
+    target_path="images_async/_sync_stored_files.py",
+    source_module="images_async._stored_files",
+    target_module="images_async._sync_stored_files",
+    source_class="AsyncStoredFiles",
+    target_class="StoredFiles",
+    base_class="StoredFilesBase",
+    base_module="images_async._sync_files_base",
+    renames={"StreamingResponseContext": "SyncStreamedResponse", "async with": "with"},
+    renamed_from={"SyncStreamedResponse": "images_async._sync_streams"},
+    skips={"__init__": "StoredFilesBase.__init__ takes the Images facade and shares its loop"},
+    conversions={"StreamingResponseContext": "_sync_streamed"},
+    regenerate=REGENERATE,
+    summary="StoredFiles: the sync Files client (``images.files`` of :class:`Images`).\n\n"
+    "Each method hands the coroutine of its ``AsyncStoredFiles`` namesake to\n"
+    ":class:`StoredFilesBase`, which runs it on the loop of the ``Images`` it came from; "
     "this\nmodule holds no logic of its own.",
 )
 
@@ -258,6 +287,7 @@ SYNC_VIEWS_SPEC = ViewsSpec(
 SPECS: tuple[Spec | ViewsSpec, ...] = (
     ASYNC_VIEWS_SPEC,
     SYNC_VIEWS_SPEC,
+    FILES_SPEC,
     IMAGES_SPEC,
     AZURE_SPEC,
 )

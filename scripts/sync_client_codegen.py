@@ -77,9 +77,12 @@ def _method_kind(spec: Spec, function: Function) -> str:
         return "iterate"
     if isinstance(function.returns, ast.Name) and returned == spec.source_class:
         return "derive"
+    if isinstance(function.returns, ast.Name) and returned in spec.conversions:
+        return "open"
     raise GenerationError(
         f"{where}: unsupported public plain method; only async def, async generators and "
-        f"plain methods returning {spec.source_class} or an async iterator are generated"
+        f"plain methods returning {spec.source_class}, an async iterator or a result with a "
+        "conversion rule are generated"
     )
 
 
@@ -98,10 +101,12 @@ def _method(rules: Rules, overloads: list[Function], function: Function) -> list
     node = signature_of(rules, function, _returns(rules, function, iterator=kind == "iterate"))
     forwarded = forwarded_args(function, spec.drops.get(function.name, {}))
     inner = f"self._async.{function.name}({forwarded})"
-    conversion = rules.conversion(function.returns) if kind == "call" else None
+    conversion = rules.conversion(function.returns) if kind in ("call", "open") else None
     if kind == "call" and conversion is None:
         _check_no_async_result(spec, function)
-    if kind != "call":
+    if kind == "open":  # a context the sync twin enters on first use: handed over unopened
+        code = f"return self.{conversion}(lambda: {inner})"
+    elif kind != "call":
         code = f"return self._{kind}({inner})"
     elif conversion is not None:
         code = f"return self.{conversion}(self._call({inner}))"
@@ -161,7 +166,8 @@ def _member(rules: Rules, overloads: list[Function], function: Function) -> list
     """The generated definitions of one public member.
 
     Supported: ``__init__``; ``async def`` (with ``@overload`` stubs); async generators;
-    plain ``def`` returning the source class or an async iterator; ``@property``;
+    plain ``def`` returning the source class, an async iterator, or a result named in the
+    spec's conversions (an async context, handed to the conversion unopened); ``@property``;
     ``@functools.cached_property`` returning a view class. Everything else fails, naming
     the member and its line.
     """

@@ -163,6 +163,27 @@ def test_a_result_with_a_conversion_rule_is_converted_explicitly() -> None:
     assert "    return self._sync_stream(self._call(self._async.fetch(" in fetch
 
 
+def test_a_plain_method_giving_a_converted_context_hands_it_over_unopened() -> None:
+    spec = dataclasses.replace(
+        INLINE_SPEC,
+        renames={"AsyncWidgets": "Widgets", "Stream": "SyncStream"},
+        renamed_from={"SyncStream": "sync_fixture._sync"},
+        conversions={"Stream": "_sync_stream"},
+    )
+    member = (
+        "    def opened(self, name: str, *, size: int = 1) -> Stream:\n"
+        '        """Unopened: AsyncWidgets sends it later."""\n'
+        "        return Stream()\n"
+    )
+    text = gen.generate_source(f"{INLINE_HEAD}\n{member}", spec)
+    assert _member(text, "opened") == (
+        "def opened(self, name: str, *, size: int = 1) -> SyncStream:\n"
+        '    """Unopened: Widgets sends it later."""\n'
+        "    return self._sync_stream(lambda: self._async.opened(name=name, size=size))\n"
+    )
+    assert "from ._sync import SyncStream, WidgetsBase\n" in text
+
+
 def test_async_generators_become_iterators() -> None:
     text = _generated_fixture()
     iter_widgets = _member(text, "iter_widgets")
@@ -523,6 +544,7 @@ def test_real_views_cover_the_endpoints_of_both_modes() -> None:
     assert [spec.target_path for spec in gen.SPECS] == [
         "images_async/_views.py",
         "images_async/_sync_views.py",
+        "images_async/_sync_stored_files.py",
         "images_async/_sync_client.py",
         "images_async/_sync_azure.py",
     ]
@@ -598,7 +620,7 @@ def test_check_sees_lines_added_at_the_end(tmp_path: Path) -> None:
 def test_main_check_and_write_on_a_copy_of_the_real_source(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = _copy_tree(tmp_path, gen.IMAGES_SPEC, gen.AZURE_SPEC)
+    root = _copy_tree(tmp_path, gen.IMAGES_SPEC, gen.AZURE_SPEC, gen.FILES_SPEC)
     target = root / gen.IMAGES_SPEC.target_path
     assert gen.main(["--check", "--root", str(root)]) == 1
     assert "Regenerate it with: nox -s sync  (or python scripts/generate_sync.py)" in (
@@ -609,6 +631,7 @@ def test_main_check_and_write_on_a_copy_of_the_real_source(
     assert capsys.readouterr().out == (
         "wrote images_async/_views.py\n"
         "wrote images_async/_sync_views.py\n"
+        "wrote images_async/_sync_stored_files.py\n"
         "wrote images_async/_sync_client.py\n"
         "wrote images_async/_sync_azure.py\n"
     )
@@ -729,6 +752,27 @@ def test_azure_twin_fails_when_its_repr_skip_matches_nothing() -> None:
 
 
 # -- the real facade -------------------------------------------------------------------------
+
+
+def test_files_twin_runs_on_the_images_loop_and_opens_content_on_first_use() -> None:
+    text = gen.generate(ROOT, gen.FILES_SPEC)
+    [cls] = [node for node in ast.parse(text).body if isinstance(node, ast.ClassDef)]
+    assert (cls.name, [ast.unparse(base) for base in cls.bases]) == (
+        "StoredFiles",
+        ["StoredFilesBase"],
+    )
+    methods = [node.name for node in cls.body if isinstance(node, ast.FunctionDef)]
+    assert methods == ["upload", "retrieve", "delete", "content", "save_content"]  # no __init__
+    content = _member(text, "content")
+    assert ") -> SyncStreamedResponse:\n" in content
+    assert "    return self._sync_streamed(\n        lambda: self._async.content(\n" in content
+    assert "``with images.files.content(file_id) as response:``" in content
+    assert "    return self._call(\n        self._async.upload(\n" in _member(text, "upload")
+    assert "from ._sync_files_base import StoredFilesBase\n" in text
+    assert "from ._stored_files import StoredFile\n" in text
+    images = _member(gen.generate(), "files")
+    assert images.startswith("@functools.cached_property\ndef files(self) -> StoredFiles:\n")
+    assert images.endswith("    return StoredFiles(self)\n")
 
 
 def test_images_facade_is_up_to_date() -> None:

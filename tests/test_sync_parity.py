@@ -29,10 +29,12 @@ from images_async import (
     AsyncImages,
     AsyncImagesWithRawResponse,
     AsyncImagesWithStreamingResponse,
+    AsyncStoredFiles,
     AzureImages,
     Images,
     ImagesWithRawResponse,
     ImagesWithStreamingResponse,
+    StoredFiles,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,6 +223,49 @@ def test_azure_twin_mirrors_the_async_class_tree() -> None:
     assert issubclass(AzureImages, Images)
     assert "http_session" in inspect.signature(AsyncAzureImages).parameters
     assert "http_session" not in inspect.signature(AzureImages).parameters
+
+
+# --- the Files client (images.files) ------------------------------------------------------
+
+FILES_RENAMES: Mapping[str, str] = gen.FILES_SPEC.renames
+
+
+def files_renamed(text: str) -> str:
+    """``text`` with the Files twin's renames applied (whole words, longest first)."""
+    for word in sorted(FILES_RENAMES, key=lambda word: (-len(word), word)):
+        text = re.sub(_rule(word), FILES_RENAMES[word], text)
+    return text
+
+
+def test_files_skips_only_the_constructor() -> None:
+    assert set(gen.FILES_SPEC.skips) == {"__init__"}
+
+
+def test_the_files_twin_has_exactly_the_async_public_members() -> None:
+    assert public_names(StoredFiles) == public_names(AsyncStoredFiles)
+    assert normalized_doc(StoredFiles) == files_renamed(normalized_doc(AsyncStoredFiles))
+
+
+@pytest.mark.parametrize("name", public_names(AsyncStoredFiles))
+def test_every_files_method_has_a_sync_twin(name: str) -> None:
+    async_method, sync_method = getattr(AsyncStoredFiles, name), getattr(StoredFiles, name)
+    async_parameters = [
+        (name, kind, default, files_renamed(annotation))
+        for name, kind, default, annotation in parameters(async_method, rename=False)
+    ]
+    assert parameters(sync_method, rename=False) == async_parameters
+    returned = str(inspect.signature(async_method).return_annotation)
+    assert str(inspect.signature(sync_method).return_annotation) == files_renamed(returned)
+    assert normalized_doc(sync_method) == files_renamed(normalized_doc(async_method))
+    assert not _is_async(sync_method)
+
+
+def test_clients_give_their_files(clients: tuple[AsyncImages, Images]) -> None:
+    async_images, images = clients
+    assert isinstance(async_images.files, AsyncStoredFiles)
+    assert isinstance(images.files, StoredFiles)
+    assert images.files is images.files
+    assert async_images.files is async_images.files
 
 
 # --- the raw and streaming views ----------------------------------------------------------
