@@ -8,8 +8,10 @@
   GPT image model it extends; anything else like gpt-image-2). It serves Azure OpenAI's
   layout too (``emulator.azure_endpoint``), checking ``api-version``, the ``api-key`` or
   bearer token, and the deployment, so Azure clients can be tested offline. It keeps files
-  uploaded to its Files endpoints (``emulator.files``) and takes JSON edits whose images
-  are references (data URLs, file ids, URLs on 127.0.0.1, ::1 or localhost).
+  uploaded to its Files endpoints (``emulator.files``), runs image batches through its
+  Batch API (``/v1/batches``, at the pace of ``EmulatorConfig.batch_*``), and takes JSON
+  edits whose images are references (data URLs, file ids, URLs on 127.0.0.1, ::1 or
+  localhost).
 * :class:`EmulatorConfig` — how it behaves; :class:`RecordedCall` — what it saw;
   :class:`FileStore` and :class:`StoredFile` — the files uploaded to it.
 * :class:`FaultPlan` — which calls fail and how (scripted, or at a seeded rate).

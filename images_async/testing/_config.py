@@ -1,10 +1,10 @@
 """What the emulator is told and what it records: its configuration and its call records.
 
 This module owns :class:`EmulatorConfig` (keys and Azure tokens, API versions and
-deployments, latency, faults, URL lifetime, validation, rate limit, file size limits),
-:class:`RecordedCall` and :class:`RecordedFile` (every request as the emulator saw it, for
-assertions), and the masking of credentials in recorded headers. Plain data: nothing here
-touches aiohttp, so importing it stays cheap.
+deployments, latency, faults, URL lifetime, validation, rate limit, file size limits, the
+pace and window of batches), :class:`RecordedCall` and :class:`RecordedFile` (every request
+as the emulator saw it, for assertions), and the masking of credentials in recorded headers.
+Plain data: nothing here touches aiohttp, so importing it stays cheap.
 """
 
 from __future__ import annotations
@@ -64,6 +64,13 @@ class EmulatorConfig:
     """The largest upload with purpose ``batch`` (the Batch API's limit, 200 MB)."""
     max_stored_file_bytes: int = 1024 * _MB
     """How many bytes of uploaded files the emulator keeps in memory at once."""
+    batch_lines_per_second: float | None = None
+    """How fast a batch runs its lines (None: one after another, without pause)."""
+    batch_step_delay: float = 0.0
+    """Seconds a batch spends validating its input, and again finalizing its results."""
+    batch_window: float = 24 * 3600.0
+    """Seconds a batch has to finish before it expires (its ``24h`` completion window);
+    shorten it to test expiry."""
 
 
 @attrs.frozen(kw_only=True)

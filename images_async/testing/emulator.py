@@ -17,8 +17,10 @@ sending (and breaking the wire on purpose) in :mod:`._sending`, fault plans in
 
 Besides images, it serves the Files endpoints (``/v1/files``: upload, list, retrieve,
 content, delete) from an in-memory store, :attr:`Emulator.files`, answered by
-:mod:`._file_endpoints`; and JSON edits (``images`` as references: data URLs, file ids,
-loopback URLs), accepted by :mod:`._json_edits`.
+:mod:`._file_endpoints`; the Batch API (``/v1/batches``: create, retrieve, cancel, list),
+whose lines run through this module's own image handling (:meth:`Emulator._run_batch_line`),
+answered and worked by :mod:`._batches`; and JSON edits (``images`` as references: data
+URLs, file ids, loopback URLs), accepted by :mod:`._json_edits`.
 
 It also serves Azure OpenAI's layout, ``POST /openai/deployments/{deployment}/images/...``
 with an ``api-version`` query parameter and an ``api-key`` header or an Entra ID bearer
@@ -46,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import json
 import re
 import threading
 import time
@@ -59,13 +62,15 @@ from aiohttp import web
 from .._endpoints import ENDPOINTS, EndpointName
 from ._admission import RateWindow, check_api_key
 from ._azure import AZURE_PREFIX, admit_azure_call, azure_not_found, with_model
+from ._batch_lines import LineResult
+from ._batches import BatchCall, Batches
 from ._bodies import RequestBody, read_body, recorded_params
 from ._config import EmulatorConfig, RecordedCall, RecordedFile, masked_headers
 from ._file_endpoints import FileCall, FileEndpoints
 from ._file_store import FileStore
 from ._json_edits import accept_json_edit
 from ._rendering import RenderPlan, draw_all, images_body, plan_images, stream_events
-from ._responses import APIError, PlannedResponse, encode_json, fault_response
+from ._responses import APIError, PlannedResponse, bad_request, encode_json, fault_response
 from ._sending import send
 from ._validation import accept_request, check_decodable
 from .faults import Fault
@@ -92,6 +97,7 @@ class Emulator:
         #: The files uploaded through the Files endpoints (``POST /v1/files``).
         self.files: FileStore = FileStore()
         self._file_endpoints = FileEndpoints(self.files)
+        self._batches = Batches(self.files, run_line=self._run_batch_line, pause=self._pause)
         self._url_images: dict[str, tuple[bytes, float]] = {}
         self._expired: set[str] = set()
         self._rate_window = RateWindow()
@@ -111,6 +117,8 @@ class Emulator:
             app.router.add_get(prefix + "/emulator/files/{name}", self._download)
             for method, path, respond in self._file_endpoints.routes():
                 app.router.add_route(method, prefix + path, self._file_handler(respond))
+            for method, path, answer_batch in self._batches.routes():
+                app.router.add_route(method, prefix + path, self._batch_handler(answer_batch))
         for endpoint in ENDPOINTS.values():
             path = f"{AZURE_PREFIX}deployments/{{deployment}}/{endpoint.path}"
             app.router.add_post(path, self._handler(endpoint.name))
@@ -127,6 +135,8 @@ class Emulator:
         )
 
     async def _on_cleanup(self, _app: web.Application) -> None:
+        # Batches draw on the executor: their tasks end before it shuts down.
+        await self._batches.close()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
@@ -166,6 +176,8 @@ class Emulator:
         self._base_url = None
         if self._closing is not None:
             self._closing.set()
+        # Stopped first: with the pauses cut short, a batch would race through its lines.
+        await self._batches.close()
         if runner is not None:
             await runner.cleanup()
 
@@ -228,6 +240,23 @@ class Emulator:
                 return respond(
                     FileCall(body=body, file_id=file_id, query=request.query, config=self.config)
                 )
+
+            return await self._serve(request, answer)
+
+        return handle
+
+    def _batch_handler(
+        self, respond: Callable[[BatchCall], PlannedResponse]
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            async def answer(body: RequestBody, _call: RecordedCall) -> PlannedResponse:
+                # Like Files calls: checked, but not counted against the images rate limit.
+                check_api_key(request.headers, self.config.api_keys)
+                batch_id = request.match_info.get("batch_id", "")
+                call = BatchCall(
+                    body=body, batch_id=batch_id, query=request.query, config=self.config
+                )
+                return respond(call)
 
             return await self._serve(request, answer)
 
@@ -312,8 +341,30 @@ class Emulator:
                 content_type="text/event-stream",
                 events=stream_events(plan, drawn),
             )
-        document = images_body(plan, drawn, lambda picture: self._store(request, picture))
+        root = _origin(request) + ("/v1" if request.path.startswith("/v1/") else "")
+        document = images_body(plan, drawn, lambda picture: self._store(root, picture))
         return PlannedResponse(status=200, body=encode_json(document))
+
+    async def _run_batch_line(self, endpoint: str, document: dict[str, object]) -> LineResult:
+        """One batch line run like a live JSON call to ``endpoint``: validated, then drawn."""
+        request_id = f"req_{uuid.uuid4().hex}"
+        try:
+            if document.get("stream") is True:
+                raise bad_request("Streaming is not supported in batches.", "stream")
+            name: EndpointName = "edit" if endpoint == "edit" else "generate"
+            plan = await self._accept(name, RequestBody(kind="json", document=document))
+            loop = asyncio.get_running_loop()
+            drawn = await loop.run_in_executor(self._executor, draw_all, plan)
+        except APIError as error:
+            return LineResult(
+                status=error.response.status,
+                request_id=request_id,
+                body=json.loads(error.response.body),
+            )
+        # Image URLs (dall-e models) point at the API root the emulator serves.
+        root = self._base_url or ""
+        body = images_body(plan, drawn, lambda picture: self._store(root, picture))
+        return LineResult(status=200, request_id=request_id, body=body)
 
     async def _accept(self, endpoint: EndpointName, body: RequestBody) -> RenderPlan:
         validate = self.config.validate
@@ -329,7 +380,7 @@ class Emulator:
             )
         return plan_images(accepted, endpoint)
 
-    def _store(self, request: web.Request, picture: bytes) -> str:
+    def _store(self, root: str, picture: bytes) -> str:
         now = time.monotonic()
         for name, (_content, expires) in list(self._url_images.items()):
             if expires <= now:
@@ -337,8 +388,7 @@ class Emulator:
                 self._expired.add(name)
         name = f"img-{uuid.uuid4().hex}.png"
         self._url_images[name] = (picture, now + self.config.url_ttl)
-        prefix = "/v1" if request.path.startswith("/v1/") else ""
-        return f"{_origin(request)}{prefix}/emulator/files/{name}"
+        return f"{root}/emulator/files/{name}"
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
         call = self._record(request)
