@@ -54,6 +54,16 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._azure import AsyncAzureImages
+    from ._batch_lines import BatchLineError
+    from ._batches import (
+        AsyncBatches,
+        BatchJob,
+        BatchNotFinishedError,
+        BatchNotRunError,
+        BatchRequestCounts,
+        BatchState,
+        BatchTimeoutError,
+    )
     from ._fanout import FanOutProgress, Outcome, RequestT_co
     from ._files import FileContent, FileTypes
     from ._image_refs import (
@@ -97,6 +107,7 @@ if TYPE_CHECKING:
     from ._stored_files import AsyncStoredFiles, StoredFile
     from ._stream_saving import SavedImages
     from ._sync_azure import AzureImages
+    from ._sync_batches import Batches
     from ._sync_client import Images
     from ._sync_responses import (
         ImagesWithRawResponse,
@@ -112,6 +123,14 @@ if TYPE_CHECKING:
 #: ``TYPE_CHECKING`` imports above, which are what type checkers see.
 _LAZY_NAMES = {
     "AsyncAzureImages": "._azure",
+    "BatchLineError": "._batch_lines",
+    "AsyncBatches": "._batches",
+    "BatchJob": "._batches",
+    "BatchNotFinishedError": "._batches",
+    "BatchNotRunError": "._batches",
+    "BatchRequestCounts": "._batches",
+    "BatchState": "._batches",
+    "BatchTimeoutError": "._batches",
     "FanOutProgress": "._fanout",
     "Outcome": "._fanout",
     "RequestT_co": "._fanout",
@@ -151,6 +170,7 @@ _LAZY_NAMES = {
     "StreamedResponse": "._response",
     "StreamingResponseContext": "._response",
     "AzureImages": "._sync_azure",
+    "Batches": "._sync_batches",
     "Images": "._sync_client",
     "ImagesWithRawResponse": "._sync_responses",
     "ImagesWithStreamingResponse": "._sync_responses",
@@ -170,6 +190,7 @@ __all__ = [
     "APIStreamError",
     "APITimeoutError",
     "AsyncAzureImages",
+    "AsyncBatches",
     "AsyncImages",
     "AsyncImagesWithRawResponse",
     "AsyncImagesWithStreamingResponse",
@@ -180,6 +201,14 @@ __all__ = [
     "AzureADTokenProvider",
     "AzureImages",
     "BadRequestError",
+    "BatchJob",
+    "BatchLineError",
+    "BatchNotFinishedError",
+    "BatchNotRunError",
+    "BatchRequestCounts",
+    "BatchState",
+    "BatchTimeoutError",
+    "Batches",
     "ClientClosedError",
     "CompletedImageEvent",
     "ConfigurationError",

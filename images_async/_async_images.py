@@ -40,6 +40,7 @@ from ._transport import HTTPSession, PoolStats, Transport
 # parsing responses, the views and fan-outs are imported by the methods that use them, so
 # ``import images_async`` stays cheap (their attrs classes and cattrs hooks cost time).
 if TYPE_CHECKING:
+    from ._batches import AsyncBatches
     from ._fanout import FanOutProgress, Outcome
     from ._files import FileTypes
     from ._image_refs import ImageInput
@@ -240,6 +241,13 @@ class AsyncImages:
         from ._stored_files import AsyncStoredFiles
 
         return AsyncStoredFiles(self)
+
+    @functools.cached_property
+    def batches(self) -> AsyncBatches:
+        """Offload many generate and edit requests to the Batch API through this client."""
+        from ._batches import AsyncBatches
+
+        return AsyncBatches(self)
 
     # -- endpoints -------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ RENAMES: dict[str, str] = {
     "AsyncImagesWithRawResponse": "ImagesWithRawResponse",
     "AsyncImagesWithStreamingResponse": "ImagesWithStreamingResponse",
     "AsyncStoredFiles": "StoredFiles",
+    "AsyncBatches": "Batches",
     "ImageEventStream": "SyncImageEventStream",
     "StreamedResponse": "SyncStreamedResponse",
     "AsyncIterator": "Iterator",
@@ -82,6 +83,7 @@ RENAMED_FROM: dict[str, str] = {
     "ImagesWithRawResponse": "images_async._sync_views",
     "ImagesWithStreamingResponse": "images_async._sync_views",
     "StoredFiles": "images_async._sync_stored_files",
+    "Batches": "images_async._sync_batches",
     "SyncImageEventStream": "images_async._sync_streams",
     "SyncStreamedResponse": "images_async._sync_streams",
     "Iterator": "collections.abc",
@@ -184,6 +186,28 @@ FILES_SPEC = Spec(
     "this\nmodule holds no logic of its own.",
 )
 
+
+#: The Batch client (``images.batches``), built like the Files client: ``Batches`` runs its
+#: calls on the loop of the ``Images`` it came from, and ``outcomes`` (an async generator)
+#: becomes a sync iterator over that loop.
+BATCHES_SPEC = Spec(
+    source_path="images_async/_batches.py",
+    target_path="images_async/_sync_batches.py",
+    source_module="images_async._batches",
+    target_module="images_async._sync_batches",
+    source_class="AsyncBatches",
+    target_class="Batches",
+    base_class="BatchesBase",
+    base_module="images_async._sync_batches_base",
+    renames={},
+    renamed_from={"Iterator": "collections.abc"},
+    skips={"__init__": "BatchesBase.__init__ takes the Images facade and shares its loop"},
+    regenerate=REGENERATE,
+    summary="Batches: the sync Batch client (``images.batches`` of :class:`Images`).\n\n"
+    "Each method hands the coroutine (or async generator) of its ``AsyncBatches`` namesake\n"
+    "to :class:`BatchesBase`, which runs it on the loop of the ``Images`` it came from; "
+    "this\nmodule holds no logic of its own.",
+)
 
 #: The endpoints the views offer, each to the preparer (from ``images_async._prepare``) the
 #: async views send through; the AsyncImages method must call it once with all its parameters.
@@ -288,6 +312,7 @@ SPECS: tuple[Spec | ViewsSpec, ...] = (
     ASYNC_VIEWS_SPEC,
     SYNC_VIEWS_SPEC,
     FILES_SPEC,
+    BATCHES_SPEC,
     IMAGES_SPEC,
     AZURE_SPEC,
 )

@@ -545,6 +545,7 @@ def test_real_views_cover_the_endpoints_of_both_modes() -> None:
         "images_async/_views.py",
         "images_async/_sync_views.py",
         "images_async/_sync_stored_files.py",
+        "images_async/_sync_batches.py",
         "images_async/_sync_client.py",
         "images_async/_sync_azure.py",
     ]
@@ -620,7 +621,7 @@ def test_check_sees_lines_added_at_the_end(tmp_path: Path) -> None:
 def test_main_check_and_write_on_a_copy_of_the_real_source(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root = _copy_tree(tmp_path, gen.IMAGES_SPEC, gen.AZURE_SPEC, gen.FILES_SPEC)
+    root = _copy_tree(tmp_path, gen.IMAGES_SPEC, gen.AZURE_SPEC, gen.FILES_SPEC, gen.BATCHES_SPEC)
     target = root / gen.IMAGES_SPEC.target_path
     assert gen.main(["--check", "--root", str(root)]) == 1
     assert "Regenerate it with: nox -s sync  (or python scripts/generate_sync.py)" in (
@@ -632,6 +633,7 @@ def test_main_check_and_write_on_a_copy_of_the_real_source(
         "wrote images_async/_views.py\n"
         "wrote images_async/_sync_views.py\n"
         "wrote images_async/_sync_stored_files.py\n"
+        "wrote images_async/_sync_batches.py\n"
         "wrote images_async/_sync_client.py\n"
         "wrote images_async/_sync_azure.py\n"
     )
@@ -773,6 +775,21 @@ def test_files_twin_runs_on_the_images_loop_and_opens_content_on_first_use() -> 
     images = _member(gen.generate(), "files")
     assert images.startswith("@functools.cached_property\ndef files(self) -> StoredFiles:\n")
     assert images.endswith("    return StoredFiles(self)\n")
+
+
+def test_batches_twin_runs_on_the_images_loop_and_iterates_outcomes() -> None:
+    text = gen.generate(ROOT, gen.BATCHES_SPEC)
+    [cls] = [node for node in ast.parse(text).body if isinstance(node, ast.ClassDef)]
+    assert (cls.name, [ast.unparse(base) for base in cls.bases]) == ("Batches", ["BatchesBase"])
+    methods = [node.name for node in cls.body if isinstance(node, ast.FunctionDef)]
+    assert methods == ["submit", "retrieve", "wait", "cancel", "outcomes"]  # no __init__
+    outcomes = _member(text, "outcomes")
+    assert ") -> Iterator[Outcome[GenerateRequest | EditRequest]]:\n" in outcomes
+    assert "    return self._iterate(self._async.outcomes(job=job, cleanup=cleanup))\n" in outcomes
+    assert "from ._sync_batches_base import BatchesBase\n" in text
+    images = _member(gen.generate(), "batches")
+    assert images.startswith("@functools.cached_property\ndef batches(self) -> Batches:\n")
+    assert images.endswith("    return Batches(self)\n")
 
 
 def test_images_facade_is_up_to_date() -> None:

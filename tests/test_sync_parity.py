@@ -26,11 +26,13 @@ from plugins.generator_script import load_generator
 
 from images_async import (
     AsyncAzureImages,
+    AsyncBatches,
     AsyncImages,
     AsyncImagesWithRawResponse,
     AsyncImagesWithStreamingResponse,
     AsyncStoredFiles,
     AzureImages,
+    Batches,
     Images,
     ImagesWithRawResponse,
     ImagesWithStreamingResponse,
@@ -266,6 +268,39 @@ def test_clients_give_their_files(clients: tuple[AsyncImages, Images]) -> None:
     assert isinstance(images.files, StoredFiles)
     assert images.files is images.files
     assert async_images.files is async_images.files
+
+
+# --- the Batch client (images.batches) ----------------------------------------------------
+
+
+def test_batches_skips_only_the_constructor() -> None:
+    assert set(gen.BATCHES_SPEC.skips) == {"__init__"}
+    assert gen.BATCHES_SPEC.renames == {}
+
+
+def test_the_batches_twin_has_exactly_the_async_public_members() -> None:
+    assert public_names(Batches) == public_names(AsyncBatches)
+    assert normalized_doc(Batches) == normalized_doc(AsyncBatches)
+
+
+@pytest.mark.parametrize("name", public_names(AsyncBatches))
+def test_every_batches_method_has_a_sync_twin(name: str) -> None:
+    async_method, sync_method = getattr(AsyncBatches, name), getattr(Batches, name)
+    assert parameters(sync_method, rename=False) == parameters(async_method, rename=False)
+    returned = str(inspect.signature(async_method).return_annotation)
+    # An async generator's twin is a plain iterator of the same items.
+    expected = re.sub(r"^AsyncGenerator\[(.*), None\]$", r"Iterator[\1]", returned)
+    assert str(inspect.signature(sync_method).return_annotation) == expected
+    assert normalized_doc(sync_method) == normalized_doc(async_method)
+    assert not _is_async(sync_method)
+
+
+def test_clients_give_their_batches(clients: tuple[AsyncImages, Images]) -> None:
+    async_images, images = clients
+    assert isinstance(async_images.batches, AsyncBatches)
+    assert isinstance(images.batches, Batches)
+    assert images.batches is images.batches
+    assert async_images.batches is async_images.batches
 
 
 # --- the raw and streaming views ----------------------------------------------------------
