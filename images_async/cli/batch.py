@@ -173,7 +173,7 @@ def _error_record(key: LineKey, error: BaseException) -> dict[str, Any]:
     return record
 
 
-class _ResultLog:
+class ResultLog:
     """Appends one JSON record per finished line and forces it to disk; with ``echo``, also
     prints each record there as a JSON line."""
 
@@ -183,7 +183,7 @@ class _ResultLog:
 
     @classmethod
     @contextlib.contextmanager
-    def appending(cls, results: Path, echo: IO[str] | None) -> Iterator[_ResultLog]:
+    def appending(cls, results: Path, echo: IO[str] | None) -> Iterator[ResultLog]:
         """Open ``results`` for appending, after ending a last line a crash cut short."""
         with results.open("a+b") as probe:
             if probe.tell() > 0:
@@ -207,7 +207,7 @@ class _ResultLog:
 
 
 def _pending(
-    source: Path, keys: Mapping[int, str], done: set[LineKey], log: _ResultLog, progress: Progress
+    source: Path, keys: Mapping[int, str], done: set[LineKey], log: ResultLog, progress: Progress
 ) -> Iterator[tuple[LineKey, ImageRequest]]:
     """The requests still to run, read lazily; unusable lines are logged as failures (and
     counted as finished, since no outcome will come for them)."""
@@ -223,8 +223,8 @@ def _pending(
                 progress.advance()
 
 
-async def _finish_line(
-    images: AsyncImages, outcome: Outcome[ImageRequest], key: LineKey, out: Path, log: _ResultLog
+async def finish_line(
+    images: AsyncImages, outcome: Outcome[Any], key: LineKey, out: Path, log: ResultLog
 ) -> bool:
     """Write a line's files and its record (or its failure); returns whether it succeeded."""
     try:
@@ -266,7 +266,7 @@ async def run_batch(
     progress = Progress(len(keys) - len(done), "batch")
     key_of_index: list[LineKey] = []
     succeeded = 0
-    with _ResultLog.appending(results, sys.stdout if json_lines else None) as log:
+    with ResultLog.appending(results, sys.stdout if json_lines else None) as log:
 
         def requests() -> Iterator[ImageRequest]:
             for key, request in _pending(source, keys, done, log, progress):
@@ -283,7 +283,7 @@ async def run_batch(
             async with contextlib.aclosing(run) as outcomes:
                 async for outcome in outcomes:
                     key = key_of_index[outcome.index]
-                    succeeded += await _finish_line(images, outcome, key, out, log)
+                    succeeded += await finish_line(images, outcome, key, out, log)
                     progress.advance()
         finally:
             progress.close()

@@ -28,6 +28,7 @@ from .. import (
 from .._converter import response_to_json
 from .batch import run_batch
 from .connection import client_for
+from .offload import cancel_job, run_offload, show_status
 from .output import extension_for, output_directory, save_response, slug, write_new_file
 from .parameters import EDIT_PARAMETERS, GENERATE_PARAMETERS, VARIATION_PARAMETERS
 from .progress import Progress
@@ -152,9 +153,18 @@ async def variations(args: argparse.Namespace) -> int:
 
 
 async def batch(args: argparse.Namespace) -> int:
-    """``images-async batch FILE.jsonl``: the resumable fan-out of :mod:`.batch`."""
+    """``images-async batch FILE.jsonl``: the resumable fan-out of :mod:`.batch`, or with
+    ``--offload`` the Batch API job of :mod:`.offload` (``--status``/``--cancel`` OUT)."""
+    for action, directory in ((show_status, args.status), (cancel_job, args.cancel)):
+        if directory is not None:
+            async with client_for(args) as images:
+                return await action(images, directory)
     out = args.out if args.out is not None else args.file.with_suffix("")
     async with _session(args, out) as images:
+        if args.offload:
+            return await run_offload(
+                images, args.file, out, poll_interval=args.poll_interval, json_lines=args.json
+            )
         return await run_batch(
             images,
             args.file,

@@ -145,6 +145,14 @@ a line counts as done only while its text is unchanged (re-formatting the JSON i
 change) and it stays on the same line number; lines edited or moved run again. With
 --json, each record is also printed on stdout as a JSON line (and the summary goes to
 stderr).
+
+With --offload, the pending lines go to the provider's Batch API as one job instead (half
+the price, no live rate limit, results within 24 hours; no variation lines). The job's id
+is kept in OUT/offload-job.json before the wait starts: after Ctrl-C the job keeps running
+and the same command picks it up (it never submits twice). Its results are saved as
+above (a re-run after that changes nothing: to retry failed lines, run without --offload).
+--status OUT prints the job's progress; --cancel OUT cancels it (then run the same
+command to save what it finished).
 """
 
 
@@ -155,7 +163,18 @@ def _add_batch(commands: Commands) -> None:
         description=BATCH_DESCRIPTION.format(examples="\n".join(INPUT_EXAMPLES)),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    batch.add_argument("file", type=Path, metavar="FILE.jsonl")
+    batch.add_argument("file", type=Path, nargs="?", metavar="FILE.jsonl")
+    batch.add_argument(
+        "--offload", action="store_true", help="run the lines as a Batch API job (see above)"
+    )
+    batch.add_argument(
+        "--poll-interval",
+        type=positive_float,
+        default=5.0,
+        help="seconds between the first checks of an offloaded job (growing later; default 5)",
+    )
+    batch.add_argument("--status", type=Path, metavar="OUT", help="show an offloaded job's status")
+    batch.add_argument("--cancel", type=Path, metavar="OUT", help="cancel an offloaded job")
     batch.add_argument("--concurrency", type=at_least(1), default=16, help="requests at once")
     batch.add_argument(
         "--requests-per-minute", type=positive_float, help="client-side request budget"
@@ -187,6 +206,16 @@ def _add_demo(commands: Commands) -> None:
     )
     demo.add_argument("--variations", type=at_least(0), default=32, help="variations to fan out")
     demo.add_argument("--concurrency", type=at_least(1), default=16)
+
+
+def batch_usage_problem(args: argparse.Namespace) -> str | None:
+    """Why a ``batch`` command line asks for no single thing, or None when it does."""
+    if args.command != "batch":
+        return None
+    asked = [args.file is not None, args.status is not None, args.cancel is not None]
+    if sum(asked) != 1:
+        return "batch: give FILE.jsonl, or --status OUT, or --cancel OUT (one of them)"
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,11 @@ class Progress:
                 return
             self._bar = tqdm(total=total, desc=description, unit="req", leave=False)
 
+    @property
+    def shown(self) -> bool:
+        """Whether a bar is on the terminal."""
+        return self._bar is not None
+
     def advance(self) -> None:
         """Count one more finished request."""
         if self._bar is not None:
@@ -31,3 +36,4 @@ class Progress:
         """Remove the bar from the terminal."""
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
