@@ -109,7 +109,9 @@ class FakeBatchAPI:
         field = form["file"]
         assert isinstance(field, web.FileField)
         purpose = str(form["purpose"])
-        return web.json_response(self.store(field.file.read(), purpose, field.filename))
+        with field.file:  # aiohttp < 3.10 spools uploads to a temporary file it never closes
+            content = field.file.read()
+        return web.json_response(self.store(content, purpose, field.filename))
 
     async def file(self, request: web.Request) -> web.Response:
         file = self.files.get(request.match_info["id"])
