@@ -3,8 +3,9 @@
 Three ``ImagesResponse`` bodies in the shape a GPT image model answers with: ``small`` carries
 an 8x8 PNG (100 base64 characters), ``large`` a 1024x1024 RGB PNG of about 1.1 MB (about
 1.5 MB of base64), like a real ``gpt-image-1`` answer, and ``save`` ten 8 MB PNGs in one
-response (about 112 MB of JSON). The upload scenario sends a 3.5 MB square PNG. Every PNG is
-a real, decodable image made of random pixels, so it does not compress.
+response (about 112 MB of JSON). The batch scenario's output file is ``BATCH_LINES`` lines,
+each a ``large`` body (about 300 MB in all). The upload scenario sends a 3.5 MB square PNG.
+Every PNG is a real, decodable image made of random pixels, so it does not compress.
 """
 
 from __future__ import annotations
@@ -19,10 +20,17 @@ from images_async.testing.png_codec import encode_png, solid_png
 #: searches the raw request body for it, so every client sends the same kind of request).
 LARGE_MARKER = "large"
 SAVE_MARKER = "tenfold"
+#: A batch worker retrieves the batch its prompt names: the large one with this word.
+BATCH_MARKER = "offloaded"
 SMALL_PROMPT = "small: a sea otter in a beret"
 LARGE_PROMPT = f"{LARGE_MARKER}: a sea otter in a beret"
 SAVE_PROMPT = f"{SAVE_MARKER}: a sea otter in a beret"
 EDIT_PROMPT = "put a beret on the sea otter"
+BATCH_PROMPT = f"{BATCH_MARKER}: a sea otter in a beret"
+
+#: Lines of the large batch's output file (each a ``large`` body); the small batch has one
+#: line of the ``small`` body.
+BATCH_LINES = 200
 
 #: Images in the ``save`` response (``n=10``).
 SAVE_IMAGES = 10
@@ -89,3 +97,30 @@ def images_response_body(png: bytes, count: int = 1) -> bytes:
         },
     }
     return json.dumps(document, separators=(",", ":")).encode()
+
+
+def batch_id_for(prompt: str) -> str:
+    """The batch a batch worker retrieves for ``prompt``: ``batch_large`` or ``batch_small``."""
+    return "batch_large" if BATCH_MARKER in prompt else "batch_small"
+
+
+def batch_input_line(index: int) -> bytes:
+    """One line of a batch input file (a ``BatchRequestInput``)."""
+    body = {"model": "gpt-image-1", "prompt": f"a sea otter in a beret, take {index}"}
+    line = {
+        "custom_id": f"request-{index}",
+        "method": "POST",
+        "url": "/v1/images/generations",
+        "body": body,
+    }
+    return json.dumps(line, separators=(",", ":")).encode() + b"\n"
+
+
+def batch_output_line(index: int, body: bytes) -> list[bytes]:
+    """One line of a batch output file answering request ``index`` with ``body``, in
+    pieces (so the server never joins a line: ``body`` is sent as it is)."""
+    head = (
+        f'{{"id":"batch_req_{index}","custom_id":"request-{index}",'
+        f'"response":{{"status_code":200,"request_id":"req_{index}","body":'
+    )
+    return [head.encode(), body, b'},"error":null}\n']

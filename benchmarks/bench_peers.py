@@ -9,7 +9,15 @@ bytes written) or base64 characters (``b64``), which the worker checks. The oper
 - ``edit``: upload the 3.5 MB PNG to ``/images/edits``, then decode the answer;
 - ``save``: generate, then write every image to a file in a temporary directory;
 - ``save-streamed``: generate with ``with_streaming_response`` and ``save_images`` the body
-  straight into files as it arrives (removed again after each call, to free their names).
+  straight into files as it arrives (removed again after each call, to free their names);
+- ``batch-held``: retrieve the finished batch the prompt names, read every outcome of its
+  output file and write each image to a file (bare aiohttp: stream the file, split lines,
+  ``json.loads``, ``b64decode``; images_async: ``batches.outcomes`` then ``save_image``);
+- ``batch-saved``: the same batch through ``batches.outcomes(job, save_to=...)``, the images
+  decoded straight into files as each line arrives.
+
+A batch "call" reads a whole output file. The held peers replace one file per image index,
+as ``save`` does; ``batch-saved`` removes each file once counted, to free its name.
 
 Only public APIs of images_async are used, so a peer runs against any version of it; a
 version that lacks an API a peer needs raises :class:`PeerUnavailable` (reported as skipped).
@@ -21,6 +29,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import inspect
 import json
 import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
@@ -28,6 +37,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
+from bench_payloads import batch_id_for
 
 import images_async
 
@@ -53,7 +63,8 @@ class Setup:
     base_url: str
     connections: int
     op: str
-    """``decode``, ``b64``, ``edit``, ``save`` or ``save-streamed``."""
+    """``decode``, ``b64``, ``edit``, ``save``, ``save-streamed``, ``batch-held`` or
+    ``batch-saved``."""
     upload: bytes = b""
     """The PNG that ``edit`` sends."""
     directory: Path = Path()
@@ -73,6 +84,8 @@ _CLIENT_NEEDS = {
     "edit": ("edit",),
     "save": ("generate", "save_image"),
     "save-streamed": ("generate", "with_streaming_response"),
+    "batch-held": ("batches", "save_image"),
+    "batch-saved": ("batches",),
 }
 _IMAGE_NEEDS = {
     "decode": ("decode",),
@@ -80,6 +93,8 @@ _IMAGE_NEEDS = {
     "edit": ("decode",),
     "save": (),
     "save-streamed": (),
+    "batch-held": (),
+    "batch-saved": (),
 }
 
 
@@ -90,6 +105,10 @@ def _require_api(client: str, op: str) -> None:
     _require(images_async.Image, *_IMAGE_NEEDS[op])
     if op == "save-streamed":
         _require(images_async.StreamedResponse, "save_images")
+    if op == "batch-saved":
+        _require(images_async, "AsyncBatches")
+        if "save_to" not in inspect.signature(images_async.AsyncBatches.outcomes).parameters:
+            raise PeerUnavailable("AsyncBatches.outcomes has no save_to")
 
 
 def _sizes_removed(paths: Sequence[Path]) -> int:
@@ -158,7 +177,40 @@ async def bare_aiohttp(setup: Setup) -> AsyncIterator[AsyncCall]:
                 for index, item in enumerate(data)
             )
 
-        yield {"decode": decode, "b64": b64, "edit": edit, "save": save}[setup.op]
+        async def batch_held(prompt: str) -> int:
+            base = setup.base_url
+            async with session.get(f"{base}/batches/{batch_id_for(prompt)}") as response:
+                output = (await response.json())["output_file_id"]
+            written = 0
+            async with session.get(f"{base}/files/{output}/content") as response:
+                response.raise_for_status()
+                pending = bytearray()  # lines can be megabytes: no readline() limit here
+                async for chunk in response.content.iter_any():
+                    pending += chunk
+                    *lines, rest = bytes(pending).split(b"\n")
+                    pending = bytearray(rest)
+                    for line in lines:
+                        written += _saved_line(setup.directory, json.loads(line))
+            if pending.strip():
+                written += _saved_line(setup.directory, json.loads(pending))
+            return written
+
+        yield {
+            "decode": decode,
+            "b64": b64,
+            "edit": edit,
+            "save": save,
+            "batch-held": batch_held,
+        }[setup.op]
+
+
+def _saved_line(directory: Path, line: dict[str, Any]) -> int:
+    """Write each image of a batch output line to a file, count it, and remove it."""
+    data = line["response"]["body"]["data"]
+    return sum(
+        _write(directory, index, base64.b64decode(item["b64_json"]))
+        for index, item in enumerate(data)
+    )
 
 
 # -- images_async -----------------------------------------------------------------------------
@@ -208,12 +260,34 @@ async def async_images(setup: Setup) -> AsyncIterator[AsyncCall]:
                 saved = await response.save_images(setup.directory)
             return _sizes_removed(saved.paths)
 
+        async def batch_held(prompt: str) -> int:
+            job = await images.batches.retrieve(batch_id_for(prompt))
+            written = 0
+            async with contextlib.aclosing(images.batches.outcomes(job)) as outcomes:
+                async for outcome in outcomes:
+                    for index, image in enumerate(outcome.unwrap().data):
+                        path = await images.save_image(image, setup.directory / f"{index}.png")
+                        written += path.stat().st_size
+            return written
+
+        async def batch_saved(prompt: str) -> int:
+            job = await images.batches.retrieve(batch_id_for(prompt))
+            written = 0
+            saving = images.batches.outcomes(job, save_to=setup.directory)
+            async with contextlib.aclosing(saving) as outcomes:
+                async for outcome in outcomes:
+                    outcome.unwrap()
+                    written += _sizes_removed(getattr(outcome, "paths", ()))
+            return written
+
         yield {
             "decode": decode,
             "b64": b64,
             "edit": edit,
             "save": save,
             "save-streamed": save_streamed,
+            "batch-held": batch_held,
+            "batch-saved": batch_saved,
         }[setup.op]
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from bench_payloads import EDIT_PROMPT, LARGE_PROMPT, SAVE_PROMPT, SMALL_PROMPT
+from bench_payloads import (
+    BATCH_LINES,
+    BATCH_PROMPT,
+    EDIT_PROMPT,
+    LARGE_PROMPT,
+    SAVE_PROMPT,
+    SMALL_PROMPT,
+)
 
 BASELINE = "aiohttp"
 BEFORE = "@before"
@@ -27,7 +34,8 @@ class Entry:
     runner: str
     """``tasks``, ``threads``, ``handoff`` or ``run-many`` (see bench_worker.Spec)."""
     op: str
-    """``decode``, ``b64``, ``edit``, ``save`` or ``save-streamed`` (see bench_peers)."""
+    """``decode``, ``b64``, ``edit``, ``save``, ``save-streamed``, ``batch-held`` or
+    ``batch-saved`` (see bench_peers)."""
     concurrency: int
     """Tasks in flight (async runners) or calling threads."""
     reference: str = BASELINE
@@ -47,7 +55,8 @@ class Scenario:
     name: str
     title: str
     body: str
-    """Which response the calls get: ``small``, ``large`` or ``save``."""
+    """Which response the calls get: ``small``, ``large``, ``save`` or ``batch`` (the
+    large batch's output file)."""
     prompt: str
     requests: int
     """Calls per timed batch."""
@@ -72,6 +81,7 @@ def _aiohttp(op: str, concurrency: int, name: str = BASELINE, label: str = "") -
         "b64": "read + json.loads, no decode",
         "edit": "FormData over the bytes",
         "save": "json.loads + b64decode + write",
+        "batch-held": "lines split + json.loads + b64decode + write",
     }[op]
     return Entry(name, label or f"bare aiohttp, {what}", "aiohttp", "tasks", op, concurrency)
 
@@ -236,6 +246,36 @@ def scenarios(quick: bool, requests: int | None = None) -> list[Scenario]:
             response_memory=True,
         ),
         Scenario(
+            "batch-save",
+            f"batch output to disk: {BATCH_LINES} lines x 1.5 MB of base64, saved as read",
+            body="batch",
+            prompt=BATCH_PROMPT,
+            requests=1,
+            rounds=2 if quick else 3,
+            processes=processes,
+            entries=(
+                _aiohttp("batch-held", 1),
+                Entry(
+                    "async-images",
+                    "batches.outcomes + save_image, in memory",
+                    "images",
+                    "tasks",
+                    "batch-held",
+                    1,
+                ),
+                Entry(
+                    "async-images-batch-saved",
+                    "batches.outcomes(save_to=...)",
+                    "images",
+                    "tasks",
+                    "batch-saved",
+                    1,
+                    reference="async-images",
+                ),
+            ),
+            warmup=1,
+        ),
+        Scenario(
             "fanout",
             f"fan-out: {small} small calls, run_many against gather + Semaphore",
             body="small",
@@ -371,6 +411,22 @@ TARGETS = (
         "save to disk: save_images CPU vs save_image in memory",
         "save-streamed",
         "async-images-streamed",
+        "async-images",
+        "cpu",
+        1.0,
+    ),
+    Target(
+        "batch output to disk: outcomes(save_to) peak RSS growth",
+        "batch-save",
+        "async-images-batch-saved",
+        "",
+        "rss",
+        32.0,
+    ),
+    Target(
+        "batch output to disk: outcomes(save_to) CPU vs outcomes + save_image",
+        "batch-save",
+        "async-images-batch-saved",
         "async-images",
         "cpu",
         1.0,

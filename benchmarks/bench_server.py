@@ -3,7 +3,10 @@
 Running this file serves ``POST /v1/images/generations`` and ``POST /v1/images/edits`` on
 127.0.0.1 (ephemeral port). A generation gets one of three fixed bodies (:mod:`bench_payloads`),
 chosen by a word in the request; an edit reads the whole multipart upload and gets the small
-body. The server does as little work as possible and none of it is counted as client CPU.
+body. Two finished batches (``GET /v1/batches/{id}``: ``batch_small`` of one small line,
+``batch_large`` of ``BATCH_LINES`` large ones) have input and output files
+(``GET /v1/files/{id}/content``), streamed line by line as a provider streams them. The
+server does as little work as possible and none of it is counted as client CPU.
 It prints one JSON line (port, decoded image sizes, body sizes) when ready, and stops when
 its stdin closes or on SIGTERM/SIGINT. :class:`ServerProcess` starts and stops it from the
 benchmark runner.
@@ -24,9 +27,12 @@ from types import TracebackType
 
 from aiohttp import web
 from bench_payloads import (
+    BATCH_LINES,
     LARGE_MARKER,
     SAVE_IMAGES,
     SAVE_MARKER,
+    batch_input_line,
+    batch_output_line,
     images_response_body,
     large_png,
     save_png,
@@ -63,7 +69,49 @@ def _app(small_body: bytes, large_body: bytes, save_body: bytes) -> web.Applicat
     app = web.Application(client_max_size=_MAX_UPLOAD)
     app.router.add_post("/v1/images/generations", generations)
     app.router.add_post("/v1/images/edits", edits)
+    _add_batches(app, {"small": (1, small_body), "large": (BATCH_LINES, large_body)})
     return app
+
+
+def _add_batches(app: web.Application, batches: dict[str, tuple[int, bytes]]) -> None:
+    """``batch_<name>``: finished, its output ``lines`` copies of ``body`` (one per request)."""
+
+    async def batch(request: web.Request) -> web.Response:
+        name = request.match_info["id"].removeprefix("batch_")
+        if name not in batches:
+            raise web.HTTPNotFound()
+        lines, _ = batches[name]
+        document = {
+            "id": f"batch_{name}",
+            "object": "batch",
+            "endpoint": "/v1/images/generations",
+            "status": "completed",
+            "input_file_id": f"file-in-{name}",
+            "output_file_id": f"file-out-{name}",
+            "error_file_id": None,
+            "completion_window": "24h",
+            "created_at": 1_764_028_800,
+            "request_counts": {"total": lines, "completed": lines, "failed": 0},
+        }
+        return web.json_response(document)
+
+    async def content(request: web.Request) -> web.StreamResponse:
+        kind, _, name = request.match_info["id"].removeprefix("file-").partition("-")
+        if name not in batches or kind not in ("in", "out"):
+            raise web.HTTPNotFound()
+        lines, body = batches[name]
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for index in range(lines):
+            pieces = [batch_input_line(index)] if kind == "in" else batch_output_line(index, body)
+            for piece in pieces:
+                await response.write(piece)
+        await response.write_eof()
+        return response
+
+    app.router.add_get("/v1/batches/{id}", batch)
+    app.router.add_get("/v1/files/{id}/content", content)
 
 
 def _stop_on_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
@@ -80,6 +128,7 @@ async def _serve() -> None:
         "large": images_response_body(large),
         "save": images_response_body(save, SAVE_IMAGES),
     }
+    batch_output = sum(len(piece) for piece in batch_output_line(BATCH_LINES, bodies["large"]))
     runner = web.AppRunner(_app(bodies["small"], bodies["large"], bodies["save"]), access_log=None)
     await runner.setup()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -93,8 +142,16 @@ async def _serve() -> None:
     threading.Thread(target=_stop_on_stdin_eof, args=(loop, stop), daemon=True).start()
     hello = {
         "port": port,
-        "image_sizes": {"small": len(small), "large": len(large), "save": len(save)},
-        "body_sizes": {name: len(body) for name, body in bodies.items()},
+        "image_sizes": {
+            "small": len(small),
+            "large": len(large),
+            "save": len(save),
+            "batch": len(large),
+        },
+        "body_sizes": {
+            **{name: len(body) for name, body in bodies.items()},
+            "batch": BATCH_LINES * batch_output,  # the whole output file (ids vary a little)
+        },
     }
     print(json.dumps(hello))
     sys.stdout.flush()
@@ -111,7 +168,8 @@ class ServerProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self.base_url = ""
         self.image_sizes: dict[str, int] = {}
-        """Decoded bytes of one image of each body (``small``, ``large``, ``save``)."""
+        """Decoded bytes of one image of each body (``small``, ``large``, ``save``, and
+        ``batch``: one image of a line of the large batch)."""
         self.body_sizes: dict[str, int] = {}
         """Bytes of each response body."""
 

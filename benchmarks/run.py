@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_cold
-from bench_payloads import SAVE_IMAGES, b64_length
+from bench_payloads import BATCH_LINES, SAVE_IMAGES, b64_length
 from bench_plan import TARGETS, Entry, Scenario, peer_names, scenarios, selected, with_before
 from bench_report import PeerResult, ScenarioResult, cold_table, ratio_table, record, target_table
 from bench_server import ServerProcess
@@ -60,7 +60,7 @@ def _measure(spec: Spec) -> Measurement:
 def _per_call(server: ServerProcess, body: str, op: str) -> int:
     """What one call must return: decoded bytes, or base64 characters for ``b64``."""
     size = server.image_sizes[body]
-    count = SAVE_IMAGES if body == "save" else 1
+    count = {"save": SAVE_IMAGES, "batch": BATCH_LINES}.get(body, 1)
     return count * (b64_length(size) if op == "b64" else size)
 
 

@@ -54,7 +54,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._azure import AsyncAzureImages
-    from ._batch_lines import BatchLineError
+    from ._batch_lines import BatchLineError, SavedOutcome
     from ._batches import (
         AsyncBatches,
         BatchJob,
@@ -166,6 +166,7 @@ _LAZY_NAMES = {
     "RawResponse": "._response",
     "RawResponseContext": "._response",
     "SavedImages": "._stream_saving",
+    "SavedOutcome": "._batch_lines",
     "ResponseInfo": "._response",
     "StreamedResponse": "._response",
     "StreamingResponseContext": "._response",
@@ -258,6 +259,7 @@ __all__ = [
     "ResponseInfo",
     "RetryPolicy",
     "SavedImages",
+    "SavedOutcome",
     "StoredFile",
     "StoredFiles",
     "StreamedResponse",

@@ -7,27 +7,48 @@ in what was submitted, so any output line names the request it answers. :func:`s
 cuts the lines into files the API takes (one endpoint each, at most 50,000 lines and
 200 MB). An output line (``BatchRequestOutput``) carries a ``response`` (status, request id,
 body) or an ``error``; :func:`line_outcome` turns it into the :class:`Outcome` a live call
-would have given. :func:`request_of_line` rebuilds a request value from an input line, for a
+would have given, or with its images saved to files as the line is read
+(:func:`saved_line_outcome`, over the pieces of :class:`JsonlPieces`: a line is never held
+whole). :func:`request_of_line` rebuilds a request value from an input line, for a
 process that knows a job only by its id.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from pathlib import Path
 from typing import Any
 
 import attrs
 from multidict import CIMultiDict
 
-from ._converter import parse_images_response
+from ._converter import parse_images_response, parse_images_skeleton
 from ._endpoints import ENDPOINTS
-from ._errors import APIError
+from ._errors import APIError, InvalidRequestError
 from ._errors import status_error as _status_error
-from ._fanout import Outcome
+from ._fanout import Outcome, RequestT_co
 from ._files import as_image_list
 from ._image_refs import FileID, Reference, as_reference, reference_json
-from ._request_values import EditRequest, GenerateRequest, RequestOptions, request_arguments
+from ._payload_split import payload_marker
+from ._request_values import (
+    EditRequest,
+    GenerateRequest,
+    ImageRequest,
+    RequestOptions,
+    VariationRequest,
+    request_arguments,
+)
+from ._stream_saving import FetchURL, PayloadSaver
 
 #: The most lines one batch input file may hold (``CreateBatchRequest.input_file_id``).
 MAX_LINES_PER_FILE = 50_000
@@ -125,6 +146,45 @@ def split_lines(
         yield InputFile(url=url, content=b"".join(chunks), indexes=tuple(indexes))
 
 
+#: A request the Batch API runs.
+BatchRequest = GenerateRequest | EditRequest
+
+
+async def collected_requests(
+    requests: Iterable[ImageRequest] | AsyncIterable[ImageRequest],
+) -> list[BatchRequest]:
+    """The requests as a list (checked by :func:`check_batchable`, not here)."""
+    if isinstance(requests, AsyncIterable):
+        values: list[Any] = [request async for request in requests]
+    else:
+        values = list(requests)
+    return values
+
+
+def check_batchable(values: list[Any]) -> None:
+    """Every value a generate or edit request; refused before anything is read or sent."""
+    if not values:
+        raise InvalidRequestError("requests: a batch job needs at least one request")
+    for index, value in enumerate(values):
+        if isinstance(value, VariationRequest):
+            raise InvalidRequestError(
+                f"requests[{index}]: the Batch API does not run image variations; send "
+                "VariationRequest values live with run_many",
+                param="requests",
+            )
+        if not isinstance(value, (GenerateRequest, EditRequest)):
+            raise TypeError(
+                f"requests[{index}]: expected a GenerateRequest or EditRequest, "
+                f"not {type(value).__name__}"
+            )
+        if value.extra_headers or value.extra_query:
+            raise InvalidRequestError(
+                f"requests[{index}]: a batch line has no headers or query: leave "
+                "extra_headers and extra_query unset",
+                param="requests",
+            )
+
+
 def request_of_line(line: Mapping[str, Any]) -> GenerateRequest | EditRequest:
     """The request value an input line was written from; images come back as references."""
     body = dict(line.get("body") or {})
@@ -155,43 +215,203 @@ def _known_fields(kind: type[RequestOptions], body: dict[str, Any]) -> dict[str,
     return {**known, **({"extra_body": extra} if extra else {})}
 
 
+def line_error(line: Mapping[str, Any]) -> APIError | None:
+    """The error an output (or error) line carries; None when it holds a 2xx response."""
+    response = line.get("response")
+    if isinstance(response, Mapping) and isinstance(response.get("status_code"), int):
+        status = response["status_code"]
+        if 200 <= status < 300:
+            return None
+        headers: CIMultiDict[str] = CIMultiDict()
+        if isinstance(request_id := response.get("request_id"), str):
+            headers["x-request-id"] = request_id
+        return _status_error(status, headers=headers, body=response.get("body"))
+    error = line.get("error")
+    details = error if isinstance(error, Mapping) else {}
+    code = details.get("code")
+    return BatchLineError(
+        str(details.get("message") or "the batch line failed without a response"),
+        code=None if code is None else str(code),
+        custom_id=str(line.get("custom_id")),
+    )
+
+
+def _not_images(line: Mapping[str, Any], problem: ValueError) -> BatchLineError:
+    return BatchLineError(
+        f"the line's response is not an images response: {problem}",
+        code="invalid_response",
+        custom_id=str(line.get("custom_id")),
+    )
+
+
 def line_outcome(
     line: Mapping[str, Any], index: int, request_for: Callable[[int], Any]
 ) -> Outcome[Any]:
     """The outcome an output (or error) line gives the request at ``index``."""
     request = request_for(index)
-    response = line.get("response")
-    if isinstance(response, Mapping) and isinstance(response.get("status_code"), int):
-        status = response["status_code"]
-        body = response.get("body")
-        request_id = response.get("request_id")
-        if 200 <= status < 300:
-            try:
-                parsed = parse_images_response(json.dumps(body).encode())
-            except ValueError as problem:
-                unparsed = BatchLineError(
-                    f"the line's response is not an images response: {problem}",
-                    code="invalid_response",
-                    custom_id=str(line.get("custom_id")),
-                )
-                return Outcome(index=index, request=request, error=unparsed)
+    error = line_error(line)
+    if error is None:
+        try:
+            parsed = parse_images_response(json.dumps(line["response"].get("body")).encode())
+        except ValueError as problem:
+            error = _not_images(line, problem)
+        else:
             return Outcome(index=index, request=request, response=parsed)
-        headers: CIMultiDict[str] = CIMultiDict()
-        if isinstance(request_id, str):
-            headers["x-request-id"] = request_id
-        return Outcome(
-            index=index, request=request, error=_status_error(status, headers=headers, body=body)
+    return Outcome(index=index, request=request, error=error)
+
+
+# -- reading output files ------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class SavedOutcome(Outcome[RequestT_co]):
+    """An :class:`Outcome` of ``outcomes(job, save_to=...)``: the images were saved to
+    files as the output line was read. ``response`` holds no payloads (every image's
+    ``b64_payload`` is None) and ``paths`` names the files; a failed one has ``error`` and
+    no paths."""
+
+    paths: tuple[Path, ...] = ()
+    """The files written, one per image of ``response.data``, in the same order."""
+
+
+#: Makes the error for a file that is not JSONL (a truncated one): (message, its start).
+InvalidFile = Callable[[str, bytes], Exception]
+
+
+class JsonlPieces:
+    """A JSONL file cut into lines as its chunks arrive, each line handed out in pieces
+    (never joined here), each at most ``max_line_bytes``: the file itself has no cap."""
+
+    def __init__(
+        self, chunks: AsyncIterator[bytes], *, max_line_bytes: int, invalid: InvalidFile
+    ) -> None:
+        self._chunks = chunks
+        self._rest = b""
+        self._ended = False
+        self._max_line_bytes = max_line_bytes
+        self._invalid = invalid
+
+    async def lines(self) -> AsyncGenerator[AsyncIterator[bytes], None]:
+        """Each line, as pieces; what the caller leaves unread of one is skipped."""
+        while not self._ended or self._rest:
+            pieces = self._pieces()
+            yield pieces
+            async for _ in pieces:
+                pass
+
+    async def _pieces(self) -> AsyncGenerator[bytes, None]:
+        size = 0
+        while True:
+            if self._rest:
+                chunk, self._rest = self._rest, b""
+            elif (next_chunk := await anext(self._chunks, None)) is None:
+                self._ended = True
+                return
+            else:
+                chunk = next_chunk
+            newline = chunk.find(b"\n")
+            piece = chunk if newline < 0 else chunk[:newline]
+            size += len(piece)
+            if size > self._max_line_bytes:
+                message = f"a line of the batch file is larger than {self._max_line_bytes} bytes"
+                raise self._invalid(message, b"")
+            if newline >= 0:
+                self._rest = chunk[newline + 1 :]
+            if piece:
+                yield piece
+            if newline >= 0:
+                return
+
+
+async def joined_line(pieces: AsyncIterator[bytes], invalid: InvalidFile) -> dict[str, Any] | None:
+    """The JSON object of a line, read whole; None for a blank line or another value."""
+    text = b"".join([piece async for piece in pieces])
+    return _line_object(text, invalid)
+
+
+def _line_object(text: bytes, invalid: InvalidFile) -> dict[str, Any] | None:
+    if not text.strip():
+        return None
+    try:
+        line = json.loads(text)
+    except ValueError:
+        raise invalid(
+            "a line of the batch file is not JSON (is the file cut short?)", text
+        ) from None
+    return line if isinstance(line, dict) else None
+
+
+async def saved_line_outcome(
+    pieces: AsyncIterator[bytes],
+    directory: Path,
+    *,
+    wanted: Callable[[int], bool],
+    request_for: Callable[[int], Any],
+    fetch_url: FetchURL | None,
+    invalid: InvalidFile,
+) -> Outcome[Any] | None:
+    """The :class:`SavedOutcome` of an output line whose images go to new files as it
+    arrives, named ``request-<index>-1.png``, ...; None for a line not ``wanted`` (or blank).
+
+    The line is never held whole: its payloads are decoded in pieces into temporary files,
+    named only once the line has parsed. A line that does not parse (a file cut short)
+    raises ``invalid(...)``; a failed line, or a malformed payload, is an outcome's error.
+    Either way, and when cancelled, no file of the line is left.
+    """
+    saver = PayloadSaver(directory, "request")
+    failed = True
+    try:
+        line = _line_object(await saver.receive(pieces, past_bad_payload=True), invalid)
+        index = None if line is None else index_of(line.get("custom_id"))
+        if line is None or index is None or not wanted(index):
+            return None
+        error: Exception | None = line_error(line) or saver.decode_error
+        if error is None:
+            try:
+                body = json.dumps(line["response"].get("body")).encode()
+                response, payloads = parse_images_skeleton(body, payload_marker)
+                saver.check_cut(payloads)
+            except ValueError as problem:
+                error = _not_images(line, problem)
+        if error is not None:
+            return SavedOutcome(index=index, request=request_for(index), error=error)
+        saved = await saver.place(response, payloads, custom_id(index), fetch_url)
+        failed = False
+        return SavedOutcome(
+            index=index, request=request_for(index), response=saved.response, paths=saved.paths
         )
-    error = line.get("error")
-    details = error if isinstance(error, Mapping) else {}
-    message = str(details.get("message") or "the batch line failed without a response")
-    code = details.get("code")
-    return Outcome(
-        index=index,
-        request=request,
-        error=BatchLineError(
-            message,
-            code=None if code is None else str(code),
-            custom_id=str(line.get("custom_id")),
-        ),
-    )
+    finally:
+        saver.clean_up(failed)
+
+
+async def file_outcomes(
+    pieces: JsonlPieces,
+    invalid: InvalidFile,
+    *,
+    folder: Path | None,
+    wanted: Callable[[int], bool],
+    request_for: Callable[[int], Any],
+    fetch_url: FetchURL | None,
+) -> AsyncGenerator[Outcome[Any], None]:
+    """The outcome of each ``wanted`` line of an output or error file; with ``folder``,
+    images saved there as each line is read (:func:`saved_line_outcome`), else held."""
+    async for line_pieces in pieces.lines():
+        if folder is not None:
+            outcome = await saved_line_outcome(
+                line_pieces,
+                folder,
+                wanted=wanted,
+                request_for=request_for,
+                fetch_url=fetch_url,
+                invalid=invalid,
+            )
+        elif (
+            (line := await joined_line(line_pieces, invalid)) is None
+            or (index := index_of(line.get("custom_id"))) is None
+            or not wanted(index)
+        ):
+            continue
+        else:
+            outcome = line_outcome(line, index, request_for)
+        if outcome is not None:
+            yield outcome

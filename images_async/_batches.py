@@ -4,19 +4,27 @@ This module owns a job's life: :meth:`AsyncBatches.submit` checks every request 
 call would, uploads each distinct local image once, writes the JSONL (:mod:`._batch_lines`)
 and creates one batch per input file; :meth:`~AsyncBatches.wait` polls until the job ends;
 :meth:`~AsyncBatches.outcomes` reads the output and error files line by line into one
-:class:`Outcome` per request; :meth:`~AsyncBatches.cancel` stops it. A job is plain data
-(:class:`BatchJob`) whose ``id`` is all another process needs to pick it up. Every call goes
-through the client's :class:`CallSender`: the same retries, timeouts, hooks and errors as an
-image call.
+:class:`Outcome` per request (its images saved to files as the line arrives, if asked);
+:meth:`~AsyncBatches.cancel` stops it. A job is plain data (:class:`BatchJob`) whose ``id``
+is all another process needs to pick it up. Every call goes through the client's
+:class:`CallSender`: the same retries, timeouts, hooks and errors as an image call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
-import json
-from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Mapping
+import os
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Mapping,
+)
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -24,10 +32,17 @@ import attrs
 from ._batch_lines import (
     EDITS_URL,
     GENERATIONS_URL,
+    BatchRequest,
+    InvalidFile,
+    JsonlPieces,
+    SavedOutcome,
+    check_batchable,
+    collected_requests,
+    file_outcomes,
     index_of,
     input_line,
+    joined_line,
     line_body,
-    line_outcome,
     request_of_line,
     split_lines,
 )
@@ -36,11 +51,12 @@ from ._errors import ImagesError, InvalidRequestError, NotFoundError
 from ._fanout import Outcome
 from ._headers import server_requested_wait
 from ._prepare import PreparedRequest, prepare_request_value
-from ._request_values import EditRequest, GenerateRequest, ImageRequest, VariationRequest
+from ._request_values import EditRequest, GenerateRequest, ImageRequest
 from ._response import RawResponse
 from ._response_info import validation_error
 from ._sending import CallSender
 from ._stored_files import AsyncStoredFiles
+from ._stream_saving import checked_directory
 
 #: Statuses after which a batch changes no more.
 TERMINAL_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
@@ -64,8 +80,6 @@ IMAGE_PURPOSE = "vision"
 _BACKOFF = 1.5
 _MAX_POLL_FACTOR = 8
 _MAX_POLL_SECONDS = 60.0
-
-BatchRequest = GenerateRequest | EditRequest
 
 
 @attrs.frozen(kw_only=True)
@@ -230,8 +244,8 @@ class AsyncBatches:
         per endpoint, split at 50,000 lines or 200 MB), uploaded (purpose ``batch``) and a
         batch is created for each. An outcome's ``index`` is the request's position here.
         """
-        values = await _collected(requests)
-        _check_batchable(values)
+        values = await collected_requests(requests)
+        check_batchable(values)
         if not isinstance(completion_window, str) or not completion_window:
             raise InvalidRequestError(
                 f"completion_window: must be a string such as '24h', not {completion_window!r}",
@@ -340,7 +354,11 @@ class AsyncBatches:
         return await self.retrieve(job.id)
 
     async def outcomes(
-        self, job: BatchJob, *, cleanup: bool = False
+        self,
+        job: BatchJob,
+        *,
+        cleanup: bool = False,
+        save_to: str | os.PathLike[str] | None = None,
     ) -> AsyncGenerator[Outcome[GenerateRequest | EditRequest], None]:
         """Exactly one :class:`Outcome` per submitted request of the ended ``job``, in any
         order; raises :class:`BatchNotFinishedError` while it runs.
@@ -353,7 +371,17 @@ class AsyncBatches:
         for a job submitted elsewhere, requests rebuilt from its input files (images as
         :class:`FileID` references). ``cleanup=True`` deletes the job's files (input, output,
         error, and the images this client uploaded) once every outcome is read.
+
+        ``save_to`` (an existing directory) saves images as each line arrives, never holding
+        a line whole: payloads are decoded in pieces into new files named
+        ``request-<index>-1.png``, ``-2``, ... (as ``save_images`` names them: complete
+        before named, never replacing a file); each outcome is a :class:`SavedOutcome`
+        (``response`` without payloads, ``paths``: none if it failed). A malformed payload
+        is the outcome's :class:`ImageDecodeError`, no file of it kept. Lines are capped at
+        ``max_response_bytes``, files not (they can be gigabytes); a file cut short raises
+        :class:`APIResponseValidationError`, keeping no file of its last line.
         """
+        folder = None if save_to is None else checked_directory(save_to)
         job = await self.retrieve(job.id)
         if not job.done:
             raise BatchNotFinishedError(f"batch job {job.id} is {job.status}: wait for it first")
@@ -364,12 +392,19 @@ class AsyncBatches:
             for file_id in (batch.output_file_id, batch.error_file_id):
                 if file_id is None:
                     continue
-                async for line in self._lines(file_id):
-                    index = index_of(line.get("custom_id"))
-                    if index is None or index not in requests or index in seen:
-                        continue  # not a line of ours, or a repeat: one outcome per request
-                    seen.add(index)
-                    yield line_outcome(line, index, lambda i: requests[i][0])
+                async with self._jsonl(file_id) as (pieces, invalid):
+                    lines = file_outcomes(
+                        pieces,
+                        invalid,
+                        folder=folder,
+                        wanted=lambda index: index in requests and index not in seen,
+                        request_for=lambda index: requests[index][0],
+                        fetch_url=self._images._sender.download,
+                    )
+                    async with contextlib.aclosing(lines):
+                        async for outcome in lines:  # one per request: repeats are skipped
+                            seen.add(outcome.index)
+                            yield outcome
         statuses = {batch.id: batch.status for batch in job.batches}
         for index in sorted(requests.keys() - seen):
             request, batch_id = requests[index]
@@ -379,7 +414,8 @@ class AsyncBatches:
                 batch_id=batch_id,
                 batch_status=status,
             )
-            yield Outcome(index=index, request=request, error=error)
+            kind = Outcome if folder is None else SavedOutcome  # one kind per save_to
+            yield kind(index=index, request=request, error=error)
         if cleanup:
             await self._clean_up(job, submitted)
 
@@ -405,69 +441,41 @@ class AsyncBatches:
                 longest = max(asked, longest or 0.0)
         return BatchJob(batches=tuple(states)), longest
 
-    async def _lines(self, file_id: str) -> AsyncGenerator[dict[str, Any], None]:
-        """The JSON objects of a JSONL file, read as it arrives."""
-        async with self._images.files.content(file_id) as response:
-            async for text in response.iter_lines():
-                if text.strip():
-                    line = json.loads(text)
-                    if isinstance(line, dict):
-                        yield line
+    @contextlib.asynccontextmanager
+    async def _jsonl(self, file_id: str) -> AsyncIterator[tuple[JsonlPieces, InvalidFile]]:
+        """The lines of a JSONL file as it arrives (each capped at ``max_response_bytes``,
+        not the file: an output file can be gigabytes), and the error a bad line raises."""
+        path = f"files/{_checked_id(file_id)}/content"
+        headers = {"Accept": "application/binary"}
+        request = PreparedRequest(path=path, method="GET", extra_headers=headers)
+        sender = self._images._sender
+        response, info = await sender.unread(request)
+        invalid = functools.partial(validation_error, info)
+        chunks = response.chunks(None, what="the batch file")
+        try:
+            limit = sender.options.max_response_bytes
+            yield JsonlPieces(chunks, max_line_bytes=limit, invalid=invalid), invalid
+            response.release()
+        finally:
+            await chunks.aclose()
+            response.close()
 
     async def _requests_from_inputs(self, job: BatchJob) -> dict[int, tuple[BatchRequest, str]]:
         requests: dict[int, tuple[BatchRequest, str]] = {}
         for batch in job.batches:
-            async for line in self._lines(batch.input_file_id):
-                index = index_of(line.get("custom_id"))
-                if index is not None:
-                    requests[index] = (request_of_line(line), batch.id)
+            async with self._jsonl(batch.input_file_id) as (pieces, invalid):
+                async for line_pieces in pieces.lines():
+                    line = await joined_line(line_pieces, invalid)
+                    if line is not None and (index := index_of(line.get("custom_id"))) is not None:
+                        requests[index] = (request_of_line(line), batch.id)
         return requests
 
     async def _clean_up(self, job: BatchJob, submitted: _Submitted | None) -> None:
-        files = [
-            file_id
-            for batch in job.batches
-            for file_id in (batch.input_file_id, batch.output_file_id, batch.error_file_id)
-            if file_id is not None
-        ]
-        files.extend(submitted.image_file_ids if submitted else ())
-        for file_id in files:
+        files = [(b.input_file_id, b.output_file_id, b.error_file_id) for b in job.batches]
+        for file_id in [*sum(files, ()), *(submitted.image_file_ids if submitted else ())]:
             with contextlib.suppress(NotFoundError):  # already gone: what cleaning up wants
-                await self._images.files.delete(file_id)
-
-
-async def _collected(
-    requests: Iterable[ImageRequest] | AsyncIterable[ImageRequest],
-) -> list[BatchRequest]:
-    if isinstance(requests, AsyncIterable):
-        values: list[Any] = [request async for request in requests]
-    else:
-        values = list(requests)
-    return values
-
-
-def _check_batchable(values: list[Any]) -> None:
-    """Every value a generate or edit request; refused before anything is read or sent."""
-    if not values:
-        raise InvalidRequestError("requests: a batch job needs at least one request")
-    for index, value in enumerate(values):
-        if isinstance(value, VariationRequest):
-            raise InvalidRequestError(
-                f"requests[{index}]: the Batch API does not run image variations; send "
-                "VariationRequest values live with run_many",
-                param="requests",
-            )
-        if not isinstance(value, (GenerateRequest, EditRequest)):
-            raise TypeError(
-                f"requests[{index}]: expected a GenerateRequest or EditRequest, "
-                f"not {type(value).__name__}"
-            )
-        if value.extra_headers or value.extra_query:
-            raise InvalidRequestError(
-                f"requests[{index}]: a batch line has no headers or query: leave "
-                "extra_headers and extra_query unset",
-                param="requests",
-            )
+                if file_id is not None:
+                    await self._images.files.delete(file_id)
 
 
 def _checked_id(batch_id: str) -> str:
@@ -497,15 +505,10 @@ def _batch_state(raw: RawResponse) -> BatchState:
     counts = counts if isinstance(counts, dict) else {}
     errors = document.get("errors")
     error_data = errors.get("data") if isinstance(errors, dict) else None
+    known = {k: v for k in ("total", "completed", "failed") if isinstance(v := counts.get(k), int)}
     return BatchState(
         **strings,
-        request_counts=BatchRequestCounts(
-            **{
-                k: v
-                for k in ("total", "completed", "failed")
-                if isinstance(v := counts.get(k), int)
-            }
-        ),
+        request_counts=BatchRequestCounts(**known),
         errors=tuple(
             str(item.get("message"))
             for item in (error_data if isinstance(error_data, list) else [])

@@ -71,6 +71,13 @@ class CallSender:
             answer.response, answer.info, self.options.max_response_bytes, self.download
         )
 
+    async def unread(self, request: PreparedRequest) -> tuple[ResponseStream, ResponseInfo]:
+        """The response as the transport gives it, body unread, and its info: for a caller
+        that reads the body its own way (a batch file, line by line, with no whole-body cap).
+        The caller releases or closes it."""
+        answer = await self._send(request, None, read=False)
+        return answer.response, answer.info
+
     async def download(self, url: str) -> bytes:
         """The bytes of an image URL, fetched as ``AsyncImages.read_image`` fetches them."""
         from ._downloads import download  # not at import: most clients never fetch a URL

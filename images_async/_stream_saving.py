@@ -6,6 +6,7 @@ hidden temporary file beside its target, and only the small rest of the body is 
 parsed at the end. Once the whole body has parsed, and every ``url`` image is downloaded,
 the files get their names (``stem-1.png``, ``stem-2.png``, ...; see :mod:`._saving`): all of
 them or, on any failure or cancellation, none, and no temporary file is left behind.
+:class:`PayloadSaver` does that work for one body; batch output lines use it too.
 
 :func:`save_event_images` drives ``ImageEventStream.save_images``: each completed image of
 an event stream is written to its own new file as its event arrives.
@@ -17,7 +18,7 @@ import asyncio
 import binascii
 import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,7 +27,7 @@ import attrs
 from ._converter import ResponseShapeError, parse_images_skeleton
 from ._errors import ImageDecodeError
 from ._models import CompletedImageEvent, ImagesResponse, ImageStreamEvent
-from ._payload_split import Base64Pieces, BodySplitter, payload_marker
+from ._payload_split import Base64Pieces, BodySplitter, PayloadPiece, payload_marker
 from ._saving import (
     OutputError,
     extension_for,
@@ -145,24 +146,44 @@ def _write_file(path: Path, content: bytes) -> None:
         os.fsync(file.fileno())
 
 
-class _BodySaver:
-    """The state of one :func:`save_body_images`: the files made so far, for clean-up."""
+class PayloadSaver:
+    """Payloads of one body (or one batch output line) decoded into temporary files as it
+    arrives, then named: the files made so far, for clean-up."""
 
     def __init__(self, directory: Path, stem: str) -> None:
         self.directory = directory
-        self.stem = stem
+        self.stem = stem  # names the temporary files only; :meth:`place` names the images
         self.payloads: dict[int, _PayloadFile] = {}
         self.temporaries: list[Path] = []  # every temporary file made, removed at the end
         self.placed: list[Path] = []
+        self.decode_error: ImageDecodeError | None = None
+        """The first payload found malformed, when :meth:`receive` was told to go on."""
 
-    async def receive(self, chunks: AsyncIterator[bytes], splitter: BodySplitter) -> None:
+    async def receive(
+        self, chunks: AsyncIterator[bytes], *, past_bad_payload: bool = False
+    ) -> bytes:
+        """Read ``chunks`` to the end, payloads into files; returns the skeleton. A
+        malformed payload raises :class:`ImageDecodeError`, or with ``past_bad_payload``
+        is kept in :attr:`decode_error` while the rest is split (no more files written)."""
+        splitter = BodySplitter()
         async for chunk in chunks:
             for piece in splitter.feed(chunk):
-                file = self.payloads.get(piece.payload) or self._new_payload(piece.payload)
-                if file.add(piece.text) and not piece.last:
-                    await file.flush()
-                if piece.last:
-                    await file.complete()
+                if self.decode_error is not None:
+                    continue
+                try:
+                    await self._write(piece)
+                except ImageDecodeError as error:
+                    if not past_bad_payload:
+                        raise
+                    self.decode_error = error
+        return splitter.skeleton()
+
+    async def _write(self, piece: PayloadPiece) -> None:
+        file = self.payloads.get(piece.payload) or self._new_payload(piece.payload)
+        if file.add(piece.text) and not piece.last:
+            await file.flush()
+        if piece.last:
+            await file.complete()
 
     def _new_payload(self, payload: int) -> _PayloadFile:
         temporary = temporary_beside(path_inside(self.directory, f"{self.stem}-{payload}"))
@@ -170,7 +191,37 @@ class _BodySaver:
         file = self.payloads[payload] = _PayloadFile(temporary, payload)
         return file
 
-    async def image_file(
+    def check_cut(self, payloads: list[int | None]) -> None:
+        """Each image's marker names a payload cut from the body, and a different one (a
+        server could only forge one with a NUL in an escaped key's value: refused if so).
+        Raises :class:`ResponseShapeError`."""
+        named = [payload for payload in payloads if payload is not None]
+        if any(p not in self.payloads for p in named) or len(set(named)) != len(named):
+            raise ResponseShapeError("ImagesResponse.data: a b64_json that is not base64 text")
+
+    async def place(
+        self,
+        response: ImagesResponse,
+        payloads: list[int | None],
+        stem: str,
+        fetch_url: FetchURL | None,
+    ) -> SavedImages:
+        """Name the images of the parsed ``response`` (``stem-1.png``, ...), each payload's
+        file once every image is complete on disk; returns them."""
+        files = [
+            await self._image_file(number, response, payload, fetch_url)
+            for number, payload in enumerate(payloads, start=1)
+        ]
+        # Only now, every image complete on disk, do the files get their names: here on the
+        # loop, not in a thread, so a cancellation cannot leave a name given behind our back
+        # (links and renames of files already made durable take microseconds).
+        for number, (temporary, head) in enumerate(files, start=1):
+            extension = extension_for(response.output_format, head)
+            self.placed.append(place_new(temporary, self.directory, f"{stem}-{number}", extension))
+        images = tuple(attrs.evolve(image, b64_payload=None) for image in response.data)
+        return SavedImages(paths=tuple(self.placed), response=attrs.evolve(response, data=images))
+
+    async def _image_file(
         self,
         number: int,
         response: ImagesResponse,
@@ -196,20 +247,13 @@ class _BodySaver:
         return temporary, content[:HEAD_BYTES]
 
     def clean_up(self, failed: bool) -> None:
+        """Remove every temporary file; and, when ``failed``, the files named so far."""
         for file in self.payloads.values():
             file.discard()  # closed already, unless the body stopped inside its payload
         for temporary in self.temporaries:
             temporary.unlink(missing_ok=True)
         for path in self.placed if failed else ():
             path.unlink(missing_ok=True)
-
-
-def _check_cut(payloads: list[int | None], cut: Mapping[int, object]) -> None:
-    """Each image's marker names a payload cut from the body, and a different one (a
-    server could only forge one with a NUL in an escaped key's value: refused if so)."""
-    named = [payload for payload in payloads if payload is not None]
-    if any(payload not in cut for payload in named) or len(set(named)) != len(named):
-        raise ResponseShapeError("ImagesResponse.data: a b64_json that is not base64 text")
 
 
 async def save_body_images(
@@ -226,32 +270,21 @@ async def save_body_images(
     that is not an images response (a truncated one included), :class:`ImageDecodeError`
     for a payload that is not valid base64; then no file is left, temporary or final.
     """
-    saver = _BodySaver(directory, stem)
-    splitter = BodySplitter()
+    saver = PayloadSaver(directory, stem)
     failed = True
     try:
-        await saver.receive(chunks, splitter)
+        skeleton = await saver.receive(chunks)
         try:
-            response, payloads = parse_images_skeleton(splitter.skeleton(), payload_marker)
-            _check_cut(payloads, saver.payloads)
+            response, payloads = parse_images_skeleton(skeleton, payload_marker)
+            saver.check_cut(payloads)
         except ResponseShapeError as exc:
             message = f"unexpected response body: {exc}"
-            raise invalid_body(message, splitter.skeleton()[:1000]) from None
-        files = [
-            await saver.image_file(number, response, payload, fetch_url)
-            for number, payload in enumerate(payloads, start=1)
-        ]
-        # Only now, every image complete on disk, do the files get their names: here on the
-        # loop, not in a thread, so a cancellation cannot leave a name given behind our back
-        # (links and renames of files already made durable take microseconds).
-        for number, (temporary, head) in enumerate(files, start=1):
-            extension = extension_for(response.output_format, head)
-            saver.placed.append(place_new(temporary, directory, f"{stem}-{number}", extension))
+            raise invalid_body(message, skeleton[:1000]) from None
+        saved = await saver.place(response, payloads, stem, fetch_url)
         failed = False
     finally:
         saver.clean_up(failed)
-    images = tuple(attrs.evolve(image, b64_payload=None) for image in response.data)
-    return SavedImages(paths=tuple(saver.placed), response=attrs.evolve(response, data=images))
+    return saved
 
 
 async def save_event_images(

@@ -785,7 +785,9 @@ def test_batches_twin_runs_on_the_images_loop_and_iterates_outcomes() -> None:
     assert methods == ["submit", "retrieve", "wait", "cancel", "outcomes"]  # no __init__
     outcomes = _member(text, "outcomes")
     assert ") -> Iterator[Outcome[GenerateRequest | EditRequest]]:\n" in outcomes
-    assert "    return self._iterate(self._async.outcomes(job=job, cleanup=cleanup))\n" in outcomes
+    call = "self._async.outcomes(job=job, cleanup=cleanup, save_to=save_to)"
+    expected = f"    return self._iterate({call})\n"
+    assert expected in outcomes
     assert "from ._sync_batches_base import BatchesBase\n" in text
     images = _member(gen.generate(), "batches")
     assert images.startswith("@functools.cached_property\ndef batches(self) -> Batches:\n")
