@@ -531,8 +531,9 @@ def test_demo_writes_pngs_and_a_contact_sheet(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     files = {path.name: path for path in (tmp_path / "tour").iterdir()}
-    # generated, edited, two partial images and a final one, 12 variations, the sheet
-    assert len(files) == 1 + 1 + 3 + 12 + 1
+    # generated, edited, two partial images and a final one, 12 variations, 3 offloaded,
+    # the sheet
+    assert len(files) == 1 + 1 + 3 + 12 + 3 + 1
     sizes = {name: png_size(path) for name, path in files.items()}
     assert sizes["1-generated.png"] == (1024, 1024)
     assert [sizes[f"4-variation-{i:02d}.png"] for i in range(1, 13)] == [(256, 256)] * 12
@@ -540,6 +541,10 @@ def test_demo_writes_pngs_and_a_contact_sheet(tmp_path: Path) -> None:
     assert sheet_width > sheet_height > 256
     summary = result.stdout.splitlines()
     assert any("12 variations" in line for line in summary)
+    assert any(
+        line.startswith("offloaded    3 generations as 1 batch (completed)") for line in summary
+    )
+    assert [sizes[f"5-offloaded-{i}.png"] for i in (1, 2, 3)] == [(1024, 1024)] * 3
     assert summary[-1].startswith("done: ")
     assert str(Path("tour", "contact-sheet.png")) in summary[-1]
 
@@ -566,8 +571,8 @@ def test_demo_runs_go_to_fresh_numbered_directories(tmp_path: Path) -> None:
     root = tmp_path / "images-async-demo"
     assert sorted(path.name for path in root.iterdir()) == ["notes.txt", "run-1", "run-2"]
     assert (root / "notes.txt").read_text(encoding="utf-8") == "mine"
-    assert len(list((root / "run-1").iterdir())) == 1 + 1 + 3 + 32 + 1
-    assert len(list((root / "run-2").iterdir())) == 1 + 1 + 3 + 2 + 1
+    assert len(list((root / "run-1").iterdir())) == 1 + 1 + 3 + 32 + 3 + 1
+    assert len(list((root / "run-2").iterdir())) == 1 + 1 + 3 + 2 + 3 + 1
     assert str(Path("images-async-demo", "run-2", "contact-sheet.png")) in second.stdout
 
 

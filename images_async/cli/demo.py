@@ -1,8 +1,9 @@
 """``images-async demo``: a tour of the client that needs neither network nor API key.
 
 It starts the emulator in-process on 127.0.0.1, then generates an image, edits it through a
-mask, streams a generation with partial images, fans out variations concurrently, and writes
-every PNG plus a contact sheet (a grid of the results) into one directory.
+mask, streams a generation with partial images, fans out variations concurrently, offloads a
+small job to the (emulated) Batch API, and writes every PNG plus a contact sheet (a grid of
+the results) into one directory.
 
 Where: ``--out DIR`` names a new or empty directory; without it, each run gets the next
 ``images-async-demo/run-N``. The demo never writes into a directory that holds files, so it
@@ -19,7 +20,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import AsyncImages, CompletedImageEvent, PartialImageEvent, VariationRequest
+from .. import (
+    AsyncImages,
+    CompletedImageEvent,
+    GenerateRequest,
+    PartialImageEvent,
+    VariationRequest,
+)
 from ..testing.drawing import resized
 from ..testing.emulator import Emulator
 from ..testing.png_codec import Pixels, decode_png, encode_png
@@ -181,6 +188,29 @@ async def _fan_out(
     return failures
 
 
+async def _offload(images: AsyncImages, album: _Album) -> int:
+    """A small job through the Batch API: submitted, waited for, its images kept; returns
+    the failures."""
+    prompts = ["a harbour at dawn", "a harbour at noon", "a harbour at night"]
+    requests = [GenerateRequest(prompt=prompt, model="gpt-image-1") for prompt in prompts]
+    started = time.monotonic()
+    job = await images.batches.submit(requests)
+    job = await images.batches.wait(job, poll_interval=0.02)
+    failures = 0
+    async with contextlib.aclosing(images.batches.outcomes(job, cleanup=True)) as outcomes:
+        async for outcome in outcomes:
+            if outcome.response is None:
+                failures += 1
+                print(f"offloaded request {outcome.index + 1} failed: {outcome.error}")
+                continue
+            album.keep(f"5-offloaded-{outcome.index + 1}", outcome.response.data[0].decode())
+    print(
+        f"offloaded    {len(requests)} generations as {len(job.batch_ids)} batch "
+        f"({job.status}) in {time.monotonic() - started:.2f} s"
+    )
+    return failures
+
+
 async def run_demo(out: Path | None, *, variations: int, concurrency: int) -> int:
     """Run the tour into ``out`` (a new or empty directory; None: the next run directory)
     and print a summary; returns 0, or 1 when a variation failed."""
@@ -201,6 +231,7 @@ async def run_demo(out: Path | None, *, variations: int, concurrency: int) -> in
             finals = await _single_calls(images, album)
             sources = variation_sources(finals, variations)
             failures = await _fan_out(images, album, sources, concurrency)
+            failures += await _offload(images, album)
             requests_made = len(emulator.requests)
         sheet = write_new_file(out, "contact-sheet", "png", contact_sheet(album.pictures))
     print(
