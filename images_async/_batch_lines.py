@@ -34,7 +34,7 @@ from multidict import CIMultiDict
 
 from ._converter import parse_images_response, parse_images_skeleton
 from ._endpoints import ENDPOINTS
-from ._errors import APIError, InvalidRequestError
+from ._errors import APIError, ImagesError, InvalidRequestError
 from ._errors import status_error as _status_error
 from ._fanout import Outcome, RequestT_co
 from ._files import as_image_list
@@ -177,12 +177,47 @@ def check_batchable(values: list[Any]) -> None:
                 f"requests[{index}]: expected a GenerateRequest or EditRequest, "
                 f"not {type(value).__name__}"
             )
+        if isinstance(value, EditRequest) and value.model == "dall-e-2":
+            # A batch line names its images by file id: the JSON form of an edit, which
+            # only GPT image models take.
+            raise InvalidRequestError(
+                f"requests[{index}]: a batched edit is sent as JSON, which dall-e-2 cannot "
+                "edit from; use a GPT image model, or edit with dall-e-2 live (run_many)",
+                param="requests",
+            )
         if value.extra_headers or value.extra_query:
             raise InvalidRequestError(
                 f"requests[{index}]: a batch line has no headers or query: leave "
                 "extra_headers and extra_query unset",
                 param="requests",
             )
+
+
+def job_lines(
+    values: Sequence[GenerateRequest | EditRequest], image_file_ids: Sequence[Sequence[str]]
+) -> Iterator[tuple[int, str, bytes]]:
+    """Each request's index, endpoint URL and JSONL line, its edit images named by the
+    ``image_file_ids`` of the same position."""
+    for index, (request, file_ids) in enumerate(zip(values, image_file_ids, strict=True)):
+        body = line_body(request, file_ids)
+        url = GENERATIONS_URL if isinstance(request, GenerateRequest) else EDITS_URL
+        yield index, url, input_line(index, url, body)
+
+
+def check_window(completion_window: object) -> None:
+    """``completion_window``: a non-empty string (new windows pass through to the service)."""
+    if not isinstance(completion_window, str) or not completion_window:
+        raise InvalidRequestError(
+            f"completion_window: must be a string such as '24h', not {completion_window!r}",
+            param="completion_window",
+        )
+
+
+def checked_id(batch_id: str) -> str:
+    """A batch or file id, which becomes one segment of a URL path."""
+    if not batch_id or "/" in batch_id or batch_id in (".", ".."):
+        raise InvalidRequestError(f"job_id: {batch_id!r} is not a batch id", param="job_id")
+    return batch_id
 
 
 def request_of_line(line: Mapping[str, Any]) -> GenerateRequest | EditRequest:
@@ -375,7 +410,11 @@ async def saved_line_outcome(
                 error = _not_images(line, problem)
         if error is not None:
             return SavedOutcome(index=index, request=request_for(index), error=error)
-        saved = await saver.place(response, payloads, custom_id(index), fetch_url)
+        try:
+            saved = await saver.place(response, payloads, custom_id(index), fetch_url)
+        except (ImagesError, OSError) as problem:  # an image without a payload, a failed
+            # download, a full disk: this request's outcome, not the end of the others'
+            return SavedOutcome(index=index, request=request_for(index), error=problem)
         failed = False
         return SavedOutcome(
             index=index, request=request_for(index), response=saved.response, paths=saved.paths

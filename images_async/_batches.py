@@ -30,19 +30,18 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from ._batch_lines import (
-    EDITS_URL,
-    GENERATIONS_URL,
     BatchRequest,
     InvalidFile,
     JsonlPieces,
     SavedOutcome,
     check_batchable,
+    check_window,
+    checked_id,
     collected_requests,
     file_outcomes,
     index_of,
-    input_line,
+    job_lines,
     joined_line,
-    line_body,
     request_of_line,
     split_lines,
 )
@@ -246,11 +245,7 @@ class AsyncBatches:
         """
         values = await collected_requests(requests)
         check_batchable(values)
-        if not isinstance(completion_window, str) or not completion_window:
-            raise InvalidRequestError(
-                f"completion_window: must be a string such as '24h', not {completion_window!r}",
-                param="completion_window",
-            )
+        check_window(completion_window)
         validate = self._images._options.validate_requests
         uploads: dict[str, tuple[str, bytes, str]] = {}  # content hash -> the file to upload
         hashes: list[list[str]] = []
@@ -262,35 +257,36 @@ class AsyncBatches:
                 uploads.setdefault(digest, (upload.filename, upload.content, upload.content_type))
                 digests.append(digest)
             hashes.append(digests)
-        file_ids = {
-            digest: (await self._images.files.upload(upload, purpose=IMAGE_PURPOSE)).id
-            for digest, upload in uploads.items()
-        }
-        uploads.clear()
-
-        def lines() -> Iterable[tuple[int, str, bytes]]:
-            for index, (request, digests) in enumerate(zip(values, hashes, strict=True)):
-                body = line_body(request, [file_ids[digest] for digest in digests])
-                url = GENERATIONS_URL if isinstance(request, GenerateRequest) else EDITS_URL
-                yield index, url, input_line(index, url, body)
-
+        file_ids: dict[str, str] = {}
+        inputs: list[str] = []
         batches: list[BatchState] = []
         remembered: dict[int, tuple[BatchRequest, str]] = {}
-        for number, input_file in enumerate(split_lines(lines())):
-            name = f"images-batch-{number}.jsonl"
-            uploaded = await self._images.files.upload(
-                (name, input_file.content, "application/jsonl"), purpose="batch"
-            )
-            body: dict[str, object] = {
-                "input_file_id": uploaded.id,
-                "endpoint": input_file.url,
-                "completion_window": completion_window,
-            }
-            if metadata is not None:
-                body["metadata"] = dict(metadata)
-            state, _ = await self._call("POST", "batches", body)
-            batches.append(state)
-            remembered.update((i, (values[i], state.id)) for i in input_file.indexes)
+        try:
+            for digest, image in uploads.items():
+                stored = await self._images.files.upload(image, purpose=IMAGE_PURPOSE)
+                file_ids[digest] = stored.id
+            uploads.clear()
+            lines = job_lines(values, [[file_ids[d] for d in ds] for ds in hashes])
+            for number, input_file in enumerate(split_lines(lines)):
+                name = f"images-batch-{number}.jsonl"
+                uploaded = await self._images.files.upload(
+                    (name, input_file.content, "application/jsonl"), purpose="batch"
+                )
+                inputs.append(uploaded.id)
+                body: dict[str, object] = {
+                    "input_file_id": uploaded.id,
+                    "endpoint": input_file.url,
+                    "completion_window": completion_window,
+                }
+                if metadata is not None:
+                    body["metadata"] = dict(metadata)
+                state, _ = await self._call("POST", "batches", body)
+                batches.append(state)
+                remembered.update((i, (values[i], state.id)) for i in input_file.indexes)
+        except BaseException:
+            # Half a job whose id nobody learns helps no one: cancel and delete what was made.
+            await asyncio.shield(self._undo(batches, [*file_ids.values(), *inputs]))
+            raise
         job = BatchJob(batches=tuple(batches))
         self._submitted[job.id] = _Submitted(remembered, tuple(file_ids.values()))
         return job
@@ -350,7 +346,7 @@ class AsyncBatches:
         (batches move through ``cancelling`` to ``cancelled``, keeping finished lines)."""
         for batch in job.batches:
             if batch.status not in TERMINAL_STATUSES | {"cancelling"}:
-                await self._call("POST", f"batches/{_checked_id(batch.id)}/cancel")
+                await self._call("POST", f"batches/{checked_id(batch.id)}/cancel")
         return await self.retrieve(job.id)
 
     async def outcomes(
@@ -435,7 +431,7 @@ class AsyncBatches:
         states: list[BatchState] = []
         longest: float | None = None
         for batch_id in job_id.split(","):
-            state, asked = await self._call("GET", f"batches/{_checked_id(batch_id)}")
+            state, asked = await self._call("GET", f"batches/{checked_id(batch_id)}")
             states.append(state)
             if asked is not None:
                 longest = max(asked, longest or 0.0)
@@ -445,7 +441,7 @@ class AsyncBatches:
     async def _jsonl(self, file_id: str) -> AsyncIterator[tuple[JsonlPieces, InvalidFile]]:
         """The lines of a JSONL file as it arrives (each capped at ``max_response_bytes``,
         not the file: an output file can be gigabytes), and the error a bad line raises."""
-        path = f"files/{_checked_id(file_id)}/content"
+        path = f"files/{checked_id(file_id)}/content"
         headers = {"Accept": "application/binary"}
         request = PreparedRequest(path=path, method="GET", extra_headers=headers)
         sender = self._images._sender
@@ -470,19 +466,21 @@ class AsyncBatches:
                         requests[index] = (request_of_line(line), batch.id)
         return requests
 
+    async def _undo(self, batches: list[BatchState], file_ids: list[str]) -> None:
+        """Best effort, for a failed ``submit``: the failure that stopped it is the news."""
+        for batch in batches:
+            with contextlib.suppress(ImagesError):
+                await self._call("POST", f"batches/{checked_id(batch.id)}/cancel")
+        for file_id in file_ids:
+            with contextlib.suppress(ImagesError):
+                await self._images.files.delete(file_id)
+
     async def _clean_up(self, job: BatchJob, submitted: _Submitted | None) -> None:
         files = [(b.input_file_id, b.output_file_id, b.error_file_id) for b in job.batches]
         for file_id in [*sum(files, ()), *(submitted.image_file_ids if submitted else ())]:
             with contextlib.suppress(NotFoundError):  # already gone: what cleaning up wants
                 if file_id is not None:
                     await self._images.files.delete(file_id)
-
-
-def _checked_id(batch_id: str) -> str:
-    """A batch id, which becomes one segment of a URL path."""
-    if not batch_id or "/" in batch_id or batch_id in (".", ".."):
-        raise InvalidRequestError(f"job_id: {batch_id!r} is not a batch id", param="job_id")
-    return batch_id
 
 
 def _batch_state(raw: RawResponse) -> BatchState:

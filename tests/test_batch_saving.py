@@ -329,6 +329,17 @@ async def test_a_malformed_payload_is_that_outcome_s_error(tmp_path: Path) -> No
     assert names(tmp_path) == ["request-0-1.png", "request-2-1.png"]
 
 
+async def test_an_image_that_cannot_be_placed_is_that_outcome_s_error(tmp_path: Path) -> None:
+    # A line whose image has neither b64_json nor url: its outcome fails, the others go on.
+    empty = ok_line(1, [image_bytes(54, 90)]).replace(b'"b64_json"', b'"revised_prompt"', 1)
+    output = ok_line(0, [image_bytes(53, 90)]) + empty + ok_line(2, [image_bytes(55, 90)])
+    outcomes = {o.index: o for o in await saved_outcomes(FinishedBatch(output, 3), tmp_path)}
+    assert isinstance(outcomes[1].error, ImageDecodeError)
+    assert outcomes[0].ok
+    assert outcomes[2].ok
+    assert names(tmp_path) == ["request-0-1.png", "request-2-1.png"]
+
+
 async def test_the_cap_is_per_line_not_per_file(tmp_path: Path) -> None:
     lines = [ok_line(index, [image_bytes(60 + index, 30_000)]) for index in range(4)]
     longest = max(len(line) for line in lines)

@@ -34,7 +34,9 @@ from images_async import (
     FileID,
     GenerateRequest,
     Images,
+    InternalServerError,
     InvalidFileError,
+    InvalidRequestError,
     Outcome,
     VariationRequest,
 )
@@ -67,6 +69,7 @@ class FakeBatchAPI:
         self.end_as = "completed"  # or "expired", "failed"; "never" stays in_progress
         self.write_expired_lines = False
         self.retry_after: str | None = None
+        self.creations_allowed: int | None = None  # a 500 for each creation past this many
         self.ids = itertools.count()
 
     def app(self) -> web.Application:
@@ -133,6 +136,8 @@ class FakeBatchAPI:
         return web.json_response({"id": file_id, "object": "file", "deleted": True})
 
     async def create(self, request: web.Request) -> web.Response:
+        if self.creations_allowed is not None and len(self.batches) >= self.creations_allowed:
+            return web.json_response({"error": {"message": "try later"}}, status=500)
         body = await request.json()
         check_json_request("createBatch", body)
         content = self.contents[body["input_file_id"]]
@@ -450,6 +455,32 @@ async def test_variation_requests_are_refused_before_anything_is_sent(
     with pytest.raises(ValueError, match="run_many"):
         await images.batches.submit(requests)
     assert api.calls == []
+
+
+async def test_dall_e_2_edits_are_refused_before_anything_is_sent(
+    api: FakeBatchAPI, images: AsyncImages, tmp_path: Path
+) -> None:
+    # Batched edits name their images by file id: the JSON form, GPT image models only.
+    requests: list[Any] = [
+        *mixed_requests(tmp_path, 4),
+        EditRequest(image=png(5), prompt="a hat", model="dall-e-2"),
+    ]
+    with pytest.raises(InvalidRequestError, match="dall-e-2"):
+        await images.batches.submit(requests)
+    assert api.calls == []
+
+
+async def test_a_submission_failing_half_way_cancels_and_deletes_what_it_made(
+    api: FakeBatchAPI, images: AsyncImages, tmp_path: Path
+) -> None:
+    # Generations and edits make two batches: the second one's creation fails.
+    api.creations_allowed = 1
+    with pytest.raises(InternalServerError):
+        await images.batches.submit(mixed_requests(tmp_path, 10))
+    [batch] = api.batches.values()
+    assert batch.document["status"] == "cancelling"
+    assert api.files == {}  # the images and both input files were deleted
+    assert ("POST", f"/v1/batches/{batch.document['id']}/cancel") in api.calls
 
 
 async def test_a_bad_file_is_refused_before_anything_is_uploaded(
