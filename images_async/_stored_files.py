@@ -10,7 +10,6 @@ content comes as a :class:`StreamedResponse`: read in chunks, never held whole.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from ._prepare import PreparedRequest
 from ._response import RawResponse, StreamedResponse, StreamingResponseContext
 from ._response_info import validation_error
 from ._sending import CallSender
+from ._stream_saving import in_thread
 
 #: The purposes the spec lists for an upload; others are sent as given (a newer API may
 #: know them).
@@ -201,15 +201,17 @@ class AsyncStoredFiles:
         )
         temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
         try:
+            # Each step in a thread that a cancellation waits for: the clean-up below must
+            # not race a thread still opening or writing the file.
             async with context as response:
-                file = await asyncio.to_thread(open, temporary, "xb")
+                file = await in_thread(open, temporary, "xb")
                 try:
                     async for chunk in response.iter_bytes(SAVE_CHUNK_BYTES):
-                        await asyncio.to_thread(file.write, chunk)
-                    await asyncio.to_thread(_flush_to_disk, file)
+                        await in_thread(file.write, chunk)
+                    await in_thread(_flush_to_disk, file)
                 finally:
-                    await asyncio.to_thread(file.close)
-            await asyncio.to_thread(os.replace, temporary, target)
+                    await in_thread(file.close)
+            await in_thread(os.replace, temporary, target)
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise

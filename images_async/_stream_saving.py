@@ -66,7 +66,7 @@ class SavedImages:
     ``revised_prompt``, ``created``, ``usage`` and the other fields are as received."""
 
 
-async def _in_thread(function: Callable[..., _T], *args: object) -> _T:
+async def in_thread(function: Callable[..., _T], *args: object) -> _T:
     """``function(*args)`` in a worker thread; when cancelled, the thread is waited for
     first, so that nothing it writes appears after the clean-up that follows."""
     work = asyncio.ensure_future(asyncio.to_thread(function, *args))
@@ -106,13 +106,13 @@ class _PayloadFile:
 
     async def flush(self) -> None:
         pieces, self._pending, self._pending_size = self._pending, [], 0
-        await _in_thread(self._file.writelines, pieces)
+        await in_thread(self._file.writelines, pieces)
 
     async def complete(self) -> None:
         """The payload ended: write the rest and make the file durable, then close it."""
         self._keep(self._decoded(self._decoder.finish))
         pieces, self._pending, self._pending_size = self._pending, [], 0
-        await _in_thread(self._finish_file, pieces)
+        await in_thread(self._finish_file, pieces)
 
     def _finish_file(self, pieces: list[bytes]) -> None:
         with self._file:
@@ -243,7 +243,7 @@ class PayloadSaver:
             raise ImageDecodeError(f"image {number} has neither b64_json nor url")
         temporary = temporary_beside(path_inside(self.directory, f"{self.stem}-{number}"))
         self.temporaries.append(temporary)
-        await _in_thread(_write_file, temporary, content)
+        await in_thread(_write_file, temporary, content)
         return temporary, content[:HEAD_BYTES]
 
     def clean_up(self, failed: bool) -> None:
@@ -298,5 +298,5 @@ async def save_event_images(
             content = event.decode()
             extension = extension_for(event.output_format, content[:HEAD_BYTES])
             name = f"{stem}-{len(paths) + 1}"
-            paths.append(await _in_thread(write_new_file, directory, name, extension, content))
+            paths.append(await in_thread(write_new_file, directory, name, extension, content))
     return paths
