@@ -38,14 +38,19 @@ def open_new(path: Path) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
 
 
+def write_new(path: Path, content: bytes) -> None:
+    """Create ``path`` (it must not exist) holding ``content``, flushed to disk."""
+    with os.fdopen(open_new(path), "wb") as file:
+        file.write(content)
+        file.flush()
+        os.fsync(file.fileno())
+
+
 def write_atomically(target: Path, content: bytes) -> None:
     """Write to a fresh file beside ``target``, flush it to disk, then rename it over."""
     temporary = temporary_beside(target)
     try:
-        with os.fdopen(open_new(temporary), "wb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
+        write_new(temporary, content)
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -124,10 +129,7 @@ def write_new_file(directory: Path, stem: str, extension: str, content: bytes) -
     on disk before it gets its name, never replacing an existing file."""
     temporary = temporary_beside(path_inside(directory, f"{stem}.{extension}"))
     try:
-        with os.fdopen(open_new(temporary), "wb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
+        write_new(temporary, content)
         return place_new(temporary, directory, stem, extension)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -11,7 +11,6 @@ content comes as a :class:`StreamedResponse`: read in chunks, never held whole.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
@@ -24,6 +23,7 @@ from ._files import FileTypes, load_uploads
 from ._prepare import PreparedRequest
 from ._response import RawResponse, StreamedResponse, StreamingResponseContext
 from ._response_info import validation_error
+from ._saving import temporary_beside
 from ._sending import CallSender
 from ._stream_saving import in_thread
 
@@ -199,7 +199,7 @@ class AsyncStoredFiles:
             timeout=timeout,
             max_retries=max_retries,
         )
-        temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        temporary = temporary_beside(target)
         try:
             # Each step in a thread that a cancellation waits for: the clean-up below must
             # not race a thread still opening or writing the file.

@@ -35,6 +35,7 @@ from ._saving import (
     path_inside,
     place_new,
     temporary_beside,
+    write_new,
     write_new_file,
 )
 
@@ -139,13 +140,6 @@ class _PayloadFile:
             self._pending_size += len(piece) + _PIECE_OVERHEAD
 
 
-def _write_file(path: Path, content: bytes) -> None:
-    with os.fdopen(open_new(path), "wb") as file:
-        file.write(content)
-        file.flush()
-        os.fsync(file.fileno())
-
-
 class PayloadSaver:
     """Payloads of one body (or one batch output line) decoded into temporary files as it
     arrives, then named: the files made so far, for clean-up."""
@@ -243,7 +237,7 @@ class PayloadSaver:
             raise ImageDecodeError(f"image {number} has neither b64_json nor url")
         temporary = temporary_beside(path_inside(self.directory, f"{self.stem}-{number}"))
         self.temporaries.append(temporary)
-        await in_thread(_write_file, temporary, content)
+        await in_thread(write_new, temporary, content)
         return temporary, content[:HEAD_BYTES]
 
     def clean_up(self, failed: bool) -> None:

@@ -22,9 +22,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -32,7 +30,7 @@ from typing import IO, Any
 import attrs
 
 from .. import AsyncImages, BatchJob, BatchRequestCounts, ImagesError, VariationRequest
-from .._saving import OutputError
+from .._saving import OutputError, write_atomically
 from .batch import (
     RESULTS_FILE,
     BadLineError,
@@ -95,17 +93,7 @@ def read_state(out: Path) -> OffloadState | None:
 def write_state(out: Path, state: OffloadState) -> None:
     """Replace the state file of ``out`` as one step: readers see the old one or the new."""
     document = {**attrs.asdict(state), "lines": [list(key) for key in state.lines]}
-    descriptor, name = tempfile.mkstemp(dir=out, prefix=f".{STATE_FILE}.", suffix=".part")
-    try:
-        with open(descriptor, "w", encoding="utf-8") as file:
-            json.dump(document, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(name, out / STATE_FILE)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name)
-        raise
+    write_atomically(out / STATE_FILE, json.dumps(document).encode())
 
 
 def describe(job: BatchJob) -> str:
