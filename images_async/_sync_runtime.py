@@ -12,7 +12,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ._loop_thread import LoopThread
 
@@ -100,3 +100,21 @@ class SyncFacade(Generic[_ClientT]):
         text = repr(self._async)
         prefix = type(self._async).__name__
         return type(self).__name__ + text[len(prefix) :] if text.startswith(prefix) else text
+
+
+class SyncPart:
+    """Base of a generated sync part of a client (``files``, ``batches``): it has no loop of
+    its own, and runs each call on the private loop of the facade it belongs to."""
+
+    def __init__(self, images: object, /) -> None:
+        if not isinstance(images, SyncFacade):
+            raise TypeError(f"{type(self).__name__} is made by Images, not directly")
+        self._facade: SyncFacade[Any] = images
+
+    def _call(self, awaitable: Awaitable[_T]) -> _T:
+        """Run ``awaitable`` on the client's private loop and return its result."""
+        return self._facade._call(awaitable)
+
+    def _iterate(self, iterator: AsyncIterator[_T]) -> Generator[_T, None, None]:
+        """A sync iterator over ``iterator``, run on the client's private loop."""
+        return self._facade._iterate(iterator)
