@@ -417,7 +417,7 @@ def test_closed_stdout_ends_quietly(
     assert "Exception ignored" not in stderr
 
 
-# -- serve, demo, Ctrl-C -------------------------------------------------------------------
+# -- serve, Ctrl-C -------------------------------------------------------------------------
 
 
 def test_serve_answers_until_ctrl_c(tmp_path: Path) -> None:
@@ -521,71 +521,6 @@ def test_only_serve_and_demo_load_the_emulator(
 
     assert result.stderr == ""
     assert result.stdout.splitlines()[-1] == "0 cli"
-
-
-def test_demo_writes_pngs_and_a_contact_sheet(tmp_path: Path) -> None:
-    # Offline: no key, and a base URL nobody answers, which the demo must not use.
-    env = cli_env("http://127.0.0.1:9/v1", api_key=None)
-    result = run_cli(["demo", "--out", "tour", "--variations", "12"], cwd=tmp_path, env=env)
-
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    files = {path.name: path for path in (tmp_path / "tour").iterdir()}
-    # generated, edited, two partial images and a final one, 12 variations, 3 offloaded,
-    # the sheet
-    assert len(files) == 1 + 1 + 3 + 12 + 3 + 1
-    sizes = {name: png_size(path) for name, path in files.items()}
-    assert sizes["1-generated.png"] == (1024, 1024)
-    assert [sizes[f"4-variation-{i:02d}.png"] for i in range(1, 13)] == [(256, 256)] * 12
-    sheet_width, sheet_height = sizes["contact-sheet.png"]
-    assert sheet_width > sheet_height > 256
-    summary = result.stdout.splitlines()
-    assert any("12 variations" in line for line in summary)
-    assert any(
-        line.startswith("offloaded    3 generations as 1 batch (completed)") for line in summary
-    )
-    assert [sizes[f"5-offloaded-{i}.png"] for i in (1, 2, 3)] == [(1024, 1024)] * 3
-    assert summary[-1].startswith("done: ")
-    assert str(Path("tour", "contact-sheet.png")) in summary[-1]
-
-
-def test_demo_variations_all_differ(tmp_path: Path) -> None:
-    env = cli_env("http://127.0.0.1:9/v1", api_key=None)
-    result = run_cli(["demo", "--out", "tour", "--variations", "40"], cwd=tmp_path, env=env)
-
-    assert result.returncode == 0, result.stderr
-    variations = sorted((tmp_path / "tour").glob("4-variation-*.png"))
-    assert len(variations) == 40
-    assert len({path.read_bytes() for path in variations}) == 40
-
-
-def test_demo_runs_go_to_fresh_numbered_directories(tmp_path: Path) -> None:
-    env = cli_env("http://127.0.0.1:9/v1", api_key=None)
-    (tmp_path / "images-async-demo").mkdir()
-    (tmp_path / "images-async-demo" / "notes.txt").write_text("mine", encoding="utf-8")
-
-    first = run_cli(["demo"], cwd=tmp_path, env=env)  # the README's command, as it is
-    second = run_cli(["demo", "--variations", "2"], cwd=tmp_path, env=env)
-
-    assert (first.returncode, second.returncode) == (0, 0), first.stderr + second.stderr
-    root = tmp_path / "images-async-demo"
-    assert sorted(path.name for path in root.iterdir()) == ["notes.txt", "run-1", "run-2"]
-    assert (root / "notes.txt").read_text(encoding="utf-8") == "mine"
-    assert len(list((root / "run-1").iterdir())) == 1 + 1 + 3 + 32 + 3 + 1
-    assert len(list((root / "run-2").iterdir())) == 1 + 1 + 3 + 2 + 3 + 1
-    assert str(Path("images-async-demo", "run-2", "contact-sheet.png")) in second.stdout
-
-
-def test_demo_refuses_an_out_that_holds_files(tmp_path: Path) -> None:
-    env = cli_env("http://127.0.0.1:9/v1", api_key=None)
-    (tmp_path / "tour").mkdir()
-    (tmp_path / "tour" / "1-generated.png").write_bytes(b"mine")
-
-    result = run_cli(["demo", "--out", "tour"], cwd=tmp_path, env=env)
-
-    assert_one_line_error(result, "tour")
-    assert [path.name for path in (tmp_path / "tour").iterdir()] == ["1-generated.png"]
-    assert (tmp_path / "tour" / "1-generated.png").read_bytes() == b"mine"
 
 
 def test_ctrl_c_during_slow_variations_exits_130_cleanly(

@@ -1,5 +1,5 @@
-"""README.md stays true: its first commands, that its examples compile, and that the async
-example runs as written against the emulator.
+"""README.md stays true: its first commands, the demo's contact sheet it shows, that its
+examples compile, and that the async example runs as written against the emulator.
 
 Code is compiled padded to its place in README.md, so a failure names the README's own line.
 """
@@ -13,14 +13,21 @@ from pathlib import Path
 from types import CodeType
 
 import pytest
+from PIL import Image
 
+from images_async.cli.demo import SheetLayout
 from images_async.testing import Emulator, run_emulator_in_thread
-from images_async.testing.png_codec import decode_png_size, solid_png
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FENCE = re.compile(r"^```(?P<language>[\w-]*)\n(?P<code>.*?)^```", re.MULTILINE | re.DOTALL)
-MAIN_JOB = 'python -m pip install ".[cli]" && python -m images_async demo'
+MAIN_JOB = 'python -m pip install ".[cli,emulator]" && python -m images_async demo'
 TESTS = "python -m pip install nox && python -m nox"
+#: A Markdown image: ``![alternative text](path)``.
+IMAGE_LINK = re.compile(r"!\[(?P<text>[^\]]+)\]\((?P<path>[^)\s]+)\)")
+#: The sections of the default demo run's contact sheet: single calls, variations, batch.
+DEFAULT_DEMO_SECTIONS = (5, 32, 3)
+#: Kept small enough for the repository and a page that loads quickly.
+MAX_PICTURE_BYTES = 400_000
 
 
 def code_blocks(language: str) -> list[tuple[int, str]]:
@@ -53,6 +60,21 @@ def test_first_bash_block_starts_with_the_main_job_and_the_tests() -> None:
     assert "tests" in tests.split("#", 1)[1]
 
 
+def test_readme_shows_a_current_demo_contact_sheet() -> None:
+    text = README.read_text(encoding="utf-8")
+    intro_ends = text.index("\n## ")
+    shown = [link for link in IMAGE_LINK.finditer(text) if "contact-sheet" in link["path"]]
+
+    [link] = shown
+    assert intro_ends < link.start() < text.index("\n## ", intro_ends + 1)  # right after it
+    assert re.fullmatch(r"docs/images/demo-contact-sheet\.(png|jpg|webp)", link["path"])
+    picture = README.parent / link["path"]
+    assert picture.stat().st_size < MAX_PICTURE_BYTES
+    with Image.open(picture) as sheet:
+        # A sheet of today's layout: regenerate it from a default run when the layout changes.
+        assert sheet.size == SheetLayout(DEFAULT_DEMO_SECTIONS).size
+
+
 PYTHON_BLOCKS = code_blocks("python")
 
 
@@ -71,7 +93,7 @@ def test_async_example_runs_against_the_emulator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     [(first_line, code)] = [block for block in PYTHON_BLOCKS if "asyncio.run(main())" in block[1]]
-    (tmp_path / "hat.png").write_bytes(solid_png(256, 256, (120, 30, 160, 255)))
+    Image.new("RGBA", (256, 256), (120, 30, 160, 255)).save(tmp_path / "hat.png", "PNG")
     monkeypatch.chdir(tmp_path)
     for name in ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID"):
         monkeypatch.delenv(name, raising=False)
@@ -88,7 +110,8 @@ def test_async_example_runs_against_the_emulator(
         "image_generation.partial_image",
         "image_generation.completed",
     ]
-    assert decode_png_size((tmp_path / "otter.png").read_bytes()) == (1024, 1024)
+    with Image.open(tmp_path / "otter.png") as otter:
+        assert otter.size == (1024, 1024)
     calls = [call for call in emulator.requests if call.method == "POST"]
     assert [call.path for call in calls] == [
         "/v1/images/generations",

@@ -2,23 +2,32 @@
 
 It starts the emulator in-process on 127.0.0.1, then generates an image, edits it through a
 mask, streams a generation with partial images, fans out variations concurrently, offloads a
-small job to the (emulated) Batch API, and writes every PNG plus a contact sheet (a grid of
-the results) into one directory.
+small job to the (emulated) Batch API, and writes every picture plus a contact sheet into one
+directory. The sheet reads as the tour does: a title line (what ran, how many requests, how
+long), then one section per step, each picture captioned with the call that made it.
 
 Where: ``--out DIR`` names a new or empty directory; without it, each run gets the next
 ``images-async-demo/run-N``. The demo never writes into a directory that holds files, so it
 neither overwrites nor piles up copies, and it deletes nothing.
-The variations are of many different inputs (windows panning across the tour's pictures),
-because the emulator draws the same variation for the same input.
+The variations are of many different inputs (crops panning across the tour's pictures),
+because the emulator answers the same variation for the same input.
+
+Pillow (the ``emulator`` extra) draws the pictures and the sheet; without it the demo says
+how to install it and exits with 2, before it writes anything.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import re
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+
+import attrs
 
 from .. import (
     AsyncImages,
@@ -27,21 +36,56 @@ from .. import (
     PartialImageEvent,
     VariationRequest,
 )
-from ..testing.drawing import resized
-from ..testing.emulator import Emulator
-from ..testing.png_codec import Pixels, decode_png, encode_png
-from .output import OutputError, output_directory, write_new_file
+from .output import OutputError, extension_for, output_directory, write_new_file
 from .progress import Progress
+
+try:  # the emulator extra: the sheet is drawn, and the emulator's pictures made, with Pillow
+    from PIL import Image, ImageDraw, ImageFont
+
+    from ..testing.emulator import Emulator
+except ModuleNotFoundError as missing:
+    if (missing.name or "").partition(".")[0] != "PIL":
+        raise  # a broken install of our own is not fixed by installing Pillow
+    PILLOW_MISSING = True
+else:
+    PILLOW_MISSING = False
 
 DEMO_KEY = "sk-demo-offline"
 DEMO_ROOT = Path("images-async-demo")
-SHEET_COLUMNS = 8
-THUMBNAIL_EDGE = 128
-#: Pictures are scaled to this edge before windows of ``WINDOW_EDGE`` pan across them.
+#: The exit status of a demo that cannot run here (argparse's status for usage errors).
+EXIT_CANNOT_RUN = 2
+INSTALL_HINT = 'pip install "images-async[cli,emulator]"'
+
+#: Pictures are scaled to this edge before crops of ``CROP_EDGE`` pan across them.
 IMAGE_EDGE = 512
-WINDOW_EDGE = 256
-SHEET_BACKGROUND = b"\x20\x20\x24"
-RGB = 3
+CROP_EDGE = 256
+
+# The contact sheet's geometry, in pixels: each tile is a square picture over a caption band.
+SHEET_COLUMNS = 8
+TILE_EDGE = 192
+GAP = 8
+CAPTION_HEIGHT = 40
+HEADING_HEIGHT = 32
+TITLE_HEIGHT = 44
+CELL_HEIGHT = TILE_EDGE + CAPTION_HEIGHT + GAP
+# Sizes of Pillow's bundled font, chosen to stay legible when a page shrinks the sheet.
+TITLE_FONT_SIZE = 22
+HEADING_FONT_SIZE = 17
+CAPTION_FONT_SIZE = 14
+CAPTION_PADDING = 6
+#: From the top of one caption line to the next.
+CAPTION_LINE = CAPTION_FONT_SIZE + 4
+ELLIPSIS = "…"
+BACKGROUND = (28, 28, 32)
+CAPTION_BAND = (44, 44, 52)
+TITLE_INK = (245, 245, 245)
+HEADING_INK = (150, 200, 255)
+CALL_INK = (235, 235, 235)
+DETAIL_INK = (170, 170, 180)
+
+Box = tuple[int, int, int, int]
+if TYPE_CHECKING:  # no Pillow at run time until run_demo has checked it is there
+    _Font: TypeAlias = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
 def next_run_directory(root: Path) -> Path:
@@ -54,104 +98,240 @@ def next_run_directory(root: Path) -> Path:
     return root / f"run-{max(numbers) + 1}"
 
 
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", compress_level=1)  # the demo's own inputs: speed over size
+    return buffer.getvalue()
+
+
 def centre_mask(edge: int) -> bytes:
     """A mask PNG, opaque except for a transparent square in the middle (the area to edit)."""
+    mask = Image.new("RGBA", (edge, edge), (0, 0, 0, 255))
     quarter = edge // 4
-    opaque, clear = b"\x00\x00\x00\xff", b"\x00\x00\x00\x00"
-    plain_row = opaque * edge
-    hole_row = opaque * quarter + clear * (edge - 2 * quarter) + opaque * quarter
-    rows = [hole_row if quarter <= y < edge - quarter else plain_row for y in range(edge)]
-    return encode_png(edge, edge, rows, alpha=True)
+    mask.paste((0, 0, 0, 0), (quarter, quarter, edge - quarter, edge - quarter))
+    return _png(mask)
 
 
 def variation_sources(pictures: Sequence[bytes], count: int) -> list[bytes]:
-    """``count`` different square PNGs: windows panning diagonally across each picture in
+    """``count`` different square PNGs: crops panning diagonally across each picture in
     turn (a diagonal step moves across both horizontal and vertical bands)."""
     if count == 0:
         return []
     canvases = [
-        resized(decode_png(picture).to_rgb(), IMAGE_EDGE, IMAGE_EDGE) for picture in pictures
+        Image.open(io.BytesIO(picture)).convert("RGB").resize((IMAGE_EDGE, IMAGE_EDGE))
+        for picture in pictures
     ]
     per_canvas = -(-count // len(canvases))
-    step = (IMAGE_EDGE - WINDOW_EDGE) / max(per_canvas - 1, 1)
+    step = (IMAGE_EDGE - CROP_EDGE) / max(per_canvas - 1, 1)
     sources = []
     for index in range(count):
-        canvas = canvases[index % len(canvases)]
         offset = round(index // len(canvases) * step)
-        rows = tuple(
-            row[offset * RGB : (offset + WINDOW_EDGE) * RGB]
-            for row in canvas.rows[offset : offset + WINDOW_EDGE]
-        )
-        window = Pixels(width=WINDOW_EDGE, height=WINDOW_EDGE, channels=RGB, rows=rows)
-        sources.append(window.encode())
+        box = (offset, offset, offset + CROP_EDGE, offset + CROP_EDGE)
+        sources.append(_png(canvases[index % len(canvases)].crop(box)))
     return sources
 
 
-def contact_sheet(pictures: list[bytes], columns: int = SHEET_COLUMNS) -> bytes:
-    """One PNG showing every picture as a thumbnail, in a grid."""
-    thumbnails = [
-        resized(decode_png(picture).to_rgb(), THUMBNAIL_EDGE, THUMBNAIL_EDGE)
-        for picture in pictures
-    ]
-    gap = 4
-    cell = THUMBNAIL_EDGE + gap
-    columns = max(1, min(columns, len(thumbnails)))
-    grid_rows = -(-len(thumbnails) // columns)
-    width, height = columns * cell + gap, grid_rows * cell + gap
-    gap_row = SHEET_BACKGROUND * width
-    rows = [gap_row] * gap
-    for grid_row in range(grid_rows):
-        band = thumbnails[grid_row * columns : (grid_row + 1) * columns]
-        for y in range(THUMBNAIL_EDGE):
-            pieces = [SHEET_BACKGROUND * gap]
-            for thumbnail in band:
-                pieces += [thumbnail.rows[y], SHEET_BACKGROUND * gap]
-            pieces.append(SHEET_BACKGROUND * (width - sum(len(p) for p in pieces) // 3))
-            rows.append(b"".join(pieces))
-        rows += [gap_row] * gap
-    return Pixels(width=width, height=height, channels=3, rows=tuple(rows)).encode()
+def crop_label(index: int, names: Sequence[str]) -> str:
+    """What the ``index``-th crop of :func:`variation_sources` shows, ``names`` naming the
+    pictures it was given."""
+    return f"of the {names[index % len(names)]} · crop {index // len(names) + 1}"
+
+
+# -- the contact sheet ---------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Tile:
+    """One picture of the tour, and the call that made it."""
+
+    picture: bytes
+    call: str
+    """The method and its key options, e.g. ``generate · gpt-image-1``."""
+    detail: str = ""
+    """What it was asked for, e.g. the prompt in quotes."""
+
+
+@attrs.frozen(kw_only=True)
+class Section:
+    """A step of the tour: a heading over its tiles."""
+
+    heading: str
+    tiles: tuple[Tile, ...]
+
+
+@attrs.frozen
+class SheetLayout:
+    """Where a contact sheet puts everything: arithmetic only, no pixels.
+
+    A title line across the top, then each section: its heading, then its tiles in rows of
+    ``columns``. A section starts on a new row, so the sheet reads in the tour's order. The
+    sheet is as wide as its widest section needs, up to ``columns`` tiles.
+    """
+
+    section_sizes: tuple[int, ...]
+    """How many tiles each section holds, in order."""
+    columns: int = SHEET_COLUMNS
+
+    @property
+    def used_columns(self) -> int:
+        """The tiles across the sheet: the widest section's, up to ``columns``."""
+        return max(1, min(self.columns, max(self.section_sizes, default=1)))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the sheet."""
+        width = GAP + self.used_columns * (TILE_EDGE + GAP)
+        return width, self.section_top(len(self.section_sizes))
+
+    def section_top(self, section: int) -> int:
+        """The top of a section's heading (of ``len(section_sizes)``: the sheet's bottom)."""
+        rows = sum(-(-count // self.used_columns) for count in self.section_sizes[:section])
+        return TITLE_HEIGHT + section * HEADING_HEIGHT + rows * CELL_HEIGHT
+
+    def tile_box(self, section: int, index: int) -> Box:
+        """(left, top, right, bottom) of a tile's picture."""
+        row, column = divmod(index, self.used_columns)
+        left = GAP + column * (TILE_EDGE + GAP)
+        top = self.section_top(section) + HEADING_HEIGHT + row * CELL_HEIGHT
+        return left, top, left + TILE_EDGE, top + TILE_EDGE
+
+    def caption_box(self, section: int, index: int) -> Box:
+        """(left, top, right, bottom) of the band under a tile's picture."""
+        left, _, right, bottom = self.tile_box(section, index)
+        return left, bottom, right, bottom + CAPTION_HEIGHT
+
+
+def _font(size: int) -> _Font:
+    return ImageFont.load_default(size=size)
+
+
+def fitted(text: str, font: _Font, width: int) -> str:
+    """``text``, cut to the longest start that fits ``width`` pixels with an ellipsis after
+    it (or whole when it fits)."""
+    if font.getlength(text) <= width:
+        return text
+    shortest, longest = 0, len(text)  # the longest start known to fit, and one that does not
+    while longest - shortest > 1:
+        middle = (shortest + longest) // 2
+        if font.getlength(text[:middle].rstrip() + ELLIPSIS) <= width:
+            shortest = middle
+        else:
+            longest = middle
+    return text[:shortest].rstrip() + ELLIPSIS
+
+
+def _thumbnail(picture: bytes) -> Image.Image:
+    """The picture scaled into a tile, centred on the sheet's background (transparent areas
+    show the background)."""
+    image: Image.Image = Image.open(io.BytesIO(picture))
+    if image.mode not in ("RGB", "RGBA"):  # converted before scaling, which they would spoil
+        image = image.convert("RGBA")
+    scale = TILE_EDGE / max(image.size)
+    fitting = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    image = image.resize(fitting, reducing_gap=2.0)  # shrinks in steps: fast, still smooth
+    tile = Image.new("RGB", (TILE_EDGE, TILE_EDGE), BACKGROUND)
+    offset = ((TILE_EDGE - image.width) // 2, (TILE_EDGE - image.height) // 2)
+    tile.paste(image, offset, image if image.mode == "RGBA" else None)
+    return tile
+
+
+def _caption(draw: ImageDraw.ImageDraw, band: Box, tile: Tile, font: _Font) -> None:
+    """The band under a tile: the call on one line, what it asked for on the next."""
+    draw.rectangle(band, CAPTION_BAND)
+    x, y = band[0] + CAPTION_PADDING, band[1] + CAPTION_PADDING // 2
+    width = band[2] - band[0] - 2 * CAPTION_PADDING
+    draw.text((x, y), fitted(tile.call, font, width), CALL_INK, font)
+    draw.text((x, y + CAPTION_LINE), fitted(tile.detail, font, width), DETAIL_INK, font)
+
+
+def contact_sheet(title: str, sections: Sequence[Section]) -> bytes:
+    """One PNG: ``title``, then every section's heading and captioned tiles (empty sections
+    left out)."""
+    sections = [section for section in sections if section.tiles]
+    layout = SheetLayout(tuple(len(section.tiles) for section in sections))
+    sheet = Image.new("RGB", layout.size, BACKGROUND)
+    draw = ImageDraw.Draw(sheet)
+    text_width = layout.size[0] - 2 * GAP
+    title_font = _font(TITLE_FONT_SIZE)
+    draw.text((GAP, GAP), fitted(title, title_font, text_width), TITLE_INK, title_font)
+    heading_font, caption_font = _font(HEADING_FONT_SIZE), _font(CAPTION_FONT_SIZE)
+    for number, section in enumerate(sections):
+        heading = fitted(section.heading, heading_font, text_width)
+        draw.text((GAP, layout.section_top(number) + GAP), heading, HEADING_INK, heading_font)
+        for index, tile in enumerate(section.tiles):
+            left, top, _, _ = layout.tile_box(number, index)
+            sheet.paste(_thumbnail(tile.picture), (left, top))
+            _caption(draw, layout.caption_box(number, index), tile, caption_font)
+    buffer = io.BytesIO()
+    sheet.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+# -- the tour ------------------------------------------------------------------------------
 
 
 class _Album:
-    """The pictures of the tour, each written to ``out`` as it comes."""
+    """The pictures of the tour, each written to ``out`` as it comes, and kept for the
+    sheet in sections."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
         self.saved: list[Path] = []
-        self.pictures: list[bytes] = []
+        self.sections: list[Section] = []
 
-    def keep(self, stem: str, picture: bytes) -> bytes:
-        self.saved.append(write_new_file(self.out, stem, "png", picture))
-        self.pictures.append(picture)
-        return picture
+    def begin(self, heading: str) -> None:
+        self.sections.append(Section(heading=heading, tiles=()))
+
+    def keep(self, stem: str, picture: bytes, call: str, detail: str = "") -> None:
+        extension = extension_for(None, picture[:64])  # the format the emulator answered
+        self.saved.append(write_new_file(self.out, stem, extension, picture))
+        last = self.sections[-1]
+        tiles = (*last.tiles, Tile(picture=picture, call=call, detail=detail))
+        self.sections[-1] = attrs.evolve(last, tiles=tiles)
+
+
+# Short enough for a caption line, and each about something else, so that every tile's
+# request can be told apart.
+GENERATE_PROMPT = "a lighthouse at dusk"
+EDIT_PROMPT = "a hot-air balloon"
+STREAM_PROMPT = "a fox asleep in the snow"
+OFFLOAD_PROMPTS = ("a harbour at dawn", "cacti by a desert road", "fireworks over a city")
+#: What the variations' inputs are crops of: the three finals of the single calls.
+FINAL_NAMES = ("lighthouse", "balloon", "fox")
 
 
 async def _single_calls(images: AsyncImages, album: _Album) -> list[bytes]:
     """Generate, edit and stream one image each; returns the three final pictures."""
-    prompt = "a lighthouse on a cliff at dusk"
-    generated = await images.generate(prompt=prompt, model="gpt-image-1", size="1024x1024")
-    original = album.keep("1-generated", generated.data[0].decode())
+    album.begin("1 · one call each: generate, edit through a mask, stream partial images")
+    model = "gpt-image-1"
+    generated = await images.generate(prompt=GENERATE_PROMPT, model=model, size="1024x1024")
+    original = generated.data[0].decode()
+    album.keep("1-generated", original, f"generate · {model}", f'"{GENERATE_PROMPT}"')
     print(f"generated    1 image  ({len(original):,} bytes)")
 
     edited = await images.edit(
-        image=("lighthouse.png", original),
-        mask=centre_mask(1024),
-        prompt="a hot-air balloon in the sky",
-        model="gpt-image-1",
+        image=("lighthouse.png", original), mask=centre_mask(1024), prompt=EDIT_PROMPT, model=model
     )
-    finals = [original, album.keep("2-edited", edited.data[0].decode())]
+    edit = edited.data[0].decode()
+    album.keep("2-edited", edit, f"edit · mask · {model}", f'"{EDIT_PROMPT}"')
+    finals = [original, edit]
     print("edited       1 image  through a mask")
 
+    partials = 2
     stream = await images.generate(
-        prompt="a fox in the snow", model="gpt-image-1", stream=True, partial_images=2
+        prompt=STREAM_PROMPT, model=model, stream=True, partial_images=partials
     )
     async with stream:
         async for event in stream:
             if isinstance(event, PartialImageEvent):
-                album.keep(f"3-stream-partial-{event.partial_image_index + 1}", event.decode())
+                number = event.partial_image_index + 1
+                call = f"stream · partial {number}/{partials}"
+                album.keep(f"3-stream-partial-{number}", event.decode(), call, f'"{STREAM_PROMPT}"')
             elif isinstance(event, CompletedImageEvent):
-                finals.append(album.keep("3-stream-final", event.decode()))
-    print("streamed     1 image  with 2 partial images")
+                final = event.decode()
+                album.keep("3-stream-final", final, "stream · final", f'"{STREAM_PROMPT}"')
+                finals.append(final)
+    print(f"streamed     1 image  with {partials} partial images")
     return finals
 
 
@@ -159,11 +339,16 @@ async def _fan_out(
     images: AsyncImages, album: _Album, sources: list[bytes], concurrency: int
 ) -> int:
     """One variation of each source, ``concurrency`` at a time; returns the failures."""
+    count = len(sources)
+    album.begin(
+        f"2 · fan-out: {count} variations with run_many, {concurrency} at a time, "
+        "each of a different crop of the pictures above"
+    )
     requests = [
-        VariationRequest(image=(f"window-{i}.png", source), size="256x256", model="dall-e-2")
+        VariationRequest(image=(f"crop-{i}.png", source), size="256x256", model="dall-e-2")
         for i, source in enumerate(sources)
     ]
-    progress = Progress(len(requests), "variations")
+    progress = Progress(count, "variations")
     started = time.monotonic()
     failures = 0
     run = images.run_many(requests, concurrency=concurrency, ordered=True)
@@ -176,14 +361,17 @@ async def _fan_out(
                     print(f"variation {outcome.index + 1} failed: {outcome.error}")
                     continue
                 picture = await images.read_image(outcome.response.data[0])
-                album.keep(f"4-variation-{outcome.index + 1:02d}", picture)
+                number = outcome.index + 1
+                call = f"variation {number}/{count} · dall-e-2"
+                detail = crop_label(outcome.index, FINAL_NAMES)
+                album.keep(f"4-variation-{number:02d}", picture, call, detail)
     finally:
         progress.close()  # also on an error or Ctrl-C, so no bar is left on the terminal
     # A coarse clock can read no time at all for a tiny fan-out: never divide by zero.
     seconds = max(time.monotonic() - started, 1e-6)
     print(
-        f"fanned out   {len(requests)} variations, {concurrency} at a time, in "
-        f"{seconds:.2f} s ({len(requests) / seconds:.0f} requests/s)"
+        f"fanned out   {count} variations, {concurrency} at a time, in "
+        f"{seconds:.2f} s ({count / seconds:.0f} requests/s)"
     )
     return failures
 
@@ -191,8 +379,12 @@ async def _fan_out(
 async def _offload(images: AsyncImages, album: _Album) -> int:
     """A small job through the Batch API: submitted, waited for, its images kept; returns
     the failures."""
-    prompts = ["a harbour at dawn", "a harbour at noon", "a harbour at night"]
-    requests = [GenerateRequest(prompt=prompt, model="gpt-image-1") for prompt in prompts]
+    album.begin(
+        f"3 · Batch API: {len(OFFLOAD_PROMPTS)} generations submitted as one job, "
+        "waited for, collected"
+    )
+    model = "gpt-image-1"
+    requests = [GenerateRequest(prompt=prompt, model=model) for prompt in OFFLOAD_PROMPTS]
     started = time.monotonic()
     job = await images.batches.submit(requests)
     job = await images.batches.wait(job, poll_interval=0.02)
@@ -203,7 +395,9 @@ async def _offload(images: AsyncImages, album: _Album) -> int:
                 failures += 1
                 print(f"offloaded request {outcome.index + 1} failed: {outcome.error}")
                 continue
-            album.keep(f"5-offloaded-{outcome.index + 1}", outcome.response.data[0].decode())
+            picture = outcome.response.data[0].decode()
+            prompt = f'"{OFFLOAD_PROMPTS[outcome.index]}"'
+            album.keep(f"5-offloaded-{outcome.index + 1}", picture, "batch · generate", prompt)
     print(
         f"offloaded    {len(requests)} generations as {len(job.batch_ids)} batch "
         f"({job.status}) in {time.monotonic() - started:.2f} s"
@@ -213,7 +407,10 @@ async def _offload(images: AsyncImages, album: _Album) -> int:
 
 async def run_demo(out: Path | None, *, variations: int, concurrency: int) -> int:
     """Run the tour into ``out`` (a new or empty directory; None: the next run directory)
-    and print a summary; returns 0, or 1 when a variation failed."""
+    and print a summary; returns 0, 1 when a request failed, or 2 without Pillow."""
+    if PILLOW_MISSING:
+        print(f"images-async demo: error: the demo needs Pillow: {INSTALL_HINT}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     started = time.monotonic()
     out = next_run_directory(DEMO_ROOT) if out is None else out
     with output_directory(out):
@@ -233,7 +430,11 @@ async def run_demo(out: Path | None, *, variations: int, concurrency: int) -> in
             failures = await _fan_out(images, album, sources, concurrency)
             failures += await _offload(images, album)
             requests_made = len(emulator.requests)
-        sheet = write_new_file(out, "contact-sheet", "png", contact_sheet(album.pictures))
+        title = (
+            f"images-async demo · {requests_made} requests to the offline emulator in "
+            f"{time.monotonic() - started:.2f} s · {len(album.saved)} images"
+        )
+        sheet = write_new_file(out, "contact-sheet", "png", contact_sheet(title, album.sections))
     print(
         f"done: {requests_made} requests, {len(album.saved)} images and a contact sheet "
         f"({sheet}) in {time.monotonic() - started:.2f} s"
