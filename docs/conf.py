@@ -6,6 +6,8 @@ fetches anything from the network, so the docs build offline.
 
 from __future__ import annotations
 
+from sphinx.application import Sphinx
+
 import images_async
 
 project = "images-async"
@@ -17,7 +19,6 @@ extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
-    "sphinx.ext.napoleon",
 ]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 exclude_patterns = ["_build"]
@@ -43,3 +44,25 @@ nitpick_ignore_regex = [
     # Type aliases, documented as data in api.md, appear in signatures as class references.
     (r"py:class", r"(FileTypes|ImageRequest|HTTPSession)"),
 ]
+
+
+def _public_attribute_docs(app: Sphinx) -> None:
+    """Let autodoc find the field docstrings of the classes ``images_async`` presents as its
+    own: their ``__module__`` is the package, but their source is a private module."""
+    import pkgutil
+
+    from sphinx.pycode import ModuleAnalyzer
+
+    package = ModuleAnalyzer.for_module("images_async")
+    package.analyze()
+    for module in pkgutil.iter_modules(images_async.__path__):
+        if module.name.startswith("_") and not module.ispkg:
+            private = ModuleAnalyzer.for_module(f"images_async.{module.name}")
+            private.analyze()
+            package.attr_docs.update(private.attr_docs)
+            package.tagorder.update(private.tagorder)
+
+
+def setup(app: Sphinx) -> None:
+    """Register the hook above."""
+    app.connect("builder-inited", _public_attribute_docs)

@@ -53,6 +53,7 @@ class Outcome(Generic[RequestT_co]):
 
     @property
     def ok(self) -> bool:
+        """True when the call succeeded (``response`` is set)."""
         return self.error is None
 
     def unwrap(self) -> ImagesResponse:
@@ -68,9 +69,13 @@ class FanOutProgress:
     """Counts passed to ``on_progress`` after every finished request."""
 
     done: int
+    """Requests finished so far, either way."""
     succeeded: int
+    """Requests that got a response."""
     failed: int
+    """Requests that ended in an error."""
     pacing: PacerState
+    """The concurrency limit, calls in flight and cooldown at that moment."""
 
 
 @attrs.frozen

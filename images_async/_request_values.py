@@ -63,17 +63,30 @@ class GenerateRequest(RequestOptions):
     """One ``generate`` call (see :meth:`AsyncImages.generate` for the parameters)."""
 
     prompt: str
+    """What to draw."""
     model: str | None = None
+    """The model, by name (None: the server's default)."""
     n: int | None = None
+    """How many images to make."""
     quality: str | None = None
+    """``low``, ``medium``, ``high`` or ``auto`` (GPT image models); ``standard``, or ``hd``
+    (dall-e-3)."""
     response_format: str | None = None
+    """``b64_json`` or ``url`` (dall-e models only)."""
     size: str | None = None
+    """``WIDTHxHEIGHT`` or ``auto``."""
     style: str | None = None
+    """``vivid`` or ``natural`` (dall-e-3)."""
     user: str | None = None
+    """An identifier of your end user, for abuse monitoring."""
     background: str | None = None
+    """``transparent``, ``opaque`` or ``auto`` (GPT image models)."""
     moderation: str | None = None
+    """``low`` or ``auto`` (GPT image models)."""
     output_compression: int | None = None
+    """0 to 100, for ``jpeg`` and ``webp`` output (GPT image models)."""
     output_format: str | None = None
+    """``png``, ``jpeg`` or ``webp`` (GPT image models)."""
 
     def __attrs_post_init__(self) -> None:
         validate_generate(self._parameters())
@@ -88,18 +101,32 @@ class EditRequest(RequestOptions):
     """
 
     image: ImageInput | Sequence[ImageInput]
+    """The image or images to edit: uploads, or references (not a mix)."""
     prompt: str
+    """What to change."""
     mask: ImageInput | None = None
+    """Whose transparent area marks what to repaint, of the same kind as the images."""
     model: str | None = None
+    """The model, by name (None: the server's default)."""
     n: int | None = None
+    """How many images to make."""
     quality: str | None = None
+    """``low``, ``medium``, ``high`` or ``auto`` (GPT image models); ``standard``, or ``hd``
+    (dall-e-3)."""
     response_format: str | None = None
+    """``b64_json`` or ``url`` (dall-e models only)."""
     size: str | None = None
+    """``WIDTHxHEIGHT`` or ``auto``."""
     user: str | None = None
+    """An identifier of your end user, for abuse monitoring."""
     background: str | None = None
+    """``transparent``, ``opaque`` or ``auto`` (GPT image models)."""
     input_fidelity: str | None = None
+    """``high`` or ``low``: how closely the output keeps the input's features."""
     output_compression: int | None = None
+    """0 to 100, for ``jpeg`` and ``webp`` output (GPT image models)."""
     output_format: str | None = None
+    """``png``, ``jpeg`` or ``webp`` (GPT image models)."""
 
     def __attrs_post_init__(self) -> None:
         references = edit_references(as_image_list(self.image), self.mask)
@@ -114,11 +141,17 @@ class VariationRequest(RequestOptions):
     """One ``create_variation`` call (see :meth:`AsyncImages.create_variation`)."""
 
     image: FileTypes
+    """The image to vary: a square PNG upload (dall-e-2)."""
     model: str | None = None
+    """The model, by name (None: the server's default)."""
     n: int | None = None
+    """How many variations to make."""
     response_format: str | None = None
+    """``b64_json`` or ``url`` (dall-e models only)."""
     size: str | None = None
+    """``WIDTHxHEIGHT`` or ``auto``."""
     user: str | None = None
+    """An identifier of your end user, for abuse monitoring."""
 
     def __attrs_post_init__(self) -> None:
         validate_variation_parameters(self._parameters())

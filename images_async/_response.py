@@ -132,6 +132,7 @@ class RawResponse(ResponseInfo):
 
     @property
     def text(self) -> str:
+        """The body decoded as UTF-8 (undecodable bytes replaced)."""
         return self.content.decode("utf-8", "replace")
 
     def json(self) -> Any:

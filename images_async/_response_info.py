@@ -57,7 +57,9 @@ class ResponseInfo:
         retries_taken: int = 0,
         elapsed: datetime.timedelta = datetime.timedelta(0),
     ) -> None:
+        #: The HTTP status of the response.
         self.status_code = status_code
+        #: The response's headers (case-insensitive, repeated names kept).
         self.headers = headers
         self._url = URL(url)
         #: How many retries were made before this response came.
@@ -77,4 +79,5 @@ class ResponseInfo:
 
     @property
     def content_type(self) -> str:
+        """The media type of the body, lower case, without parameters (``application/json``)."""
         return self.headers.get("Content-Type", "").split(";")[0].strip().lower()

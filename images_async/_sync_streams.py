@@ -53,10 +53,12 @@ class SyncImageEventStream:
 
     @property
     def status_code(self) -> int:
+        """The HTTP status of the response."""
         return self._stream.response.status_code
 
     @property
     def headers(self) -> CIMultiDictProxy[str]:
+        """The response's headers."""
         return self._stream.response.headers
 
     @property
@@ -125,26 +127,32 @@ class SyncStreamedResponse:
 
     @property
     def status_code(self) -> int:
+        """The HTTP status of the response."""
         return self._opened().status_code
 
     @property
     def headers(self) -> CIMultiDictProxy[str]:
+        """The response's headers."""
         return self._opened().headers
 
     @property
     def request_id(self) -> str | None:
+        """The ``x-request-id`` header: quote it when reporting a problem."""
         return self._opened().request_id
 
     @property
     def url(self) -> str:
+        """The URL the request went to."""
         return self._opened().url
 
     @property
     def elapsed(self) -> datetime.timedelta:
+        """Time from the start of the call until the response's headers arrived."""
         return self._opened().elapsed
 
     @property
     def retries_taken(self) -> int:
+        """How many retries were made before this response came."""
         return self._opened().retries_taken
 
     def _drain(self, body: Callable[[StreamedResponse], AsyncIterator[_T]]) -> Iterator[_T]:
