@@ -177,13 +177,14 @@ async def batch(args: argparse.Namespace) -> int:
 
 
 async def serve(args: argparse.Namespace) -> int:
-    """``images-async serve``: run the offline emulator until Ctrl-C."""
+    """``images-async serve``: run the offline emulator, and its live page, until Ctrl-C."""
     from ..testing.emulator import Emulator, EmulatorConfig
 
     config = EmulatorConfig(
         api_keys=frozenset(args.api_keys) if args.api_keys else None,
         latency=args.latency_ms / 1000.0,
         faults=args.faults,
+        dashboard=args.dashboard,
     )
     emulator = Emulator(config)
     try:
@@ -193,6 +194,8 @@ async def serve(args: argparse.Namespace) -> int:
         raise OSError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
     try:
         print(f"Images API emulator listening on {base_url} (Ctrl-C to stop)", flush=True)
+        if config.dashboard:
+            print(f"Live page of its calls: {emulator.dashboard_url}", flush=True)
         await asyncio.Event().wait()
     finally:
         await emulator.close()

@@ -195,6 +195,12 @@ def _add_serve(commands: Commands) -> None:
     serve.add_argument(
         "--api-key", action="append", dest="api_keys", help="accept only this key (repeatable)"
     )
+    serve.add_argument(
+        "--no-dashboard",
+        action="store_false",
+        dest="dashboard",
+        help="serve no live page of the calls at / (an unknown path then, like the API)",
+    )
 
 
 def _add_demo(commands: Commands) -> None:

@@ -10,7 +10,8 @@ file fails the batch with ``errors``); then it runs the lines one by one through
 emulator's own image handling (given as ``run_line``, so each line is validated and drawn
 like a live call), at the pace of :class:`~._config.EmulatorConfig`; at the end it writes
 the output file (lines that succeeded) and the error file (lines that did not) to the
-:class:`~._file_store.FileStore` with purpose ``batch_output``.
+:class:`~._file_store.FileStore` with purpose ``batch_output``. The live page reads the
+newest batches as copies (:meth:`Batches.newest`).
 
 A cancel moves the batch to ``cancelling``; the task stops before its next line and the
 batch becomes ``cancelled``, with the lines run so far in its files (the others are left
@@ -26,6 +27,7 @@ created); ``usage`` is not reported; lines run one at a time.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -239,6 +241,12 @@ class Batches:
         if page:
             document.update(first_id=page[0].id, last_id=page[-1].id)
         return _json(document)
+
+    def newest(self, limit: int) -> list[dict[str, object]]:
+        """The ``limit`` newest batches as the API describes them, newest first (copies:
+        a read-only view, for the live page)."""
+        newest = itertools.islice(reversed(self._batches.values()), limit)
+        return [batch_object(batch) for batch in newest]
 
     def _require(self, batch_id: str) -> StoredBatch:
         batch = self._batches.get(batch_id)

@@ -2,14 +2,15 @@
 
 This module owns :class:`EmulatorConfig` (keys and Azure tokens, API versions and
 deployments, latency, faults, URL lifetime, validation, rate limit, file size limits, the
-pace and window of batches), :class:`RecordedCall` and :class:`RecordedFile` (every request
-as the emulator saw it, for assertions), and the masking of credentials in recorded headers.
-Plain data: nothing here touches aiohttp, so importing it stays cheap.
+pace and window of batches, the live page), :class:`RecordedCall` and :class:`RecordedFile`
+(every request as the emulator saw it, for assertions), and the masking of credentials in
+recorded headers. Plain data: nothing here touches aiohttp, so importing it stays cheap.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping, Set
 
 import attrs
@@ -65,12 +66,16 @@ class EmulatorConfig:
     max_stored_file_bytes: int = 1024 * _MB
     """How many bytes of uploaded files the emulator keeps in memory at once."""
     batch_lines_per_second: float | None = None
-    """How fast a batch runs its lines (None: one after another, without pause)."""
+    """How many lines a batch runs per second (None runs them one after another, without
+    pause)."""
     batch_step_delay: float = 0.0
     """Seconds a batch spends validating its input, and again finalizing its results."""
     batch_window: float = 24 * 3600.0
     """Seconds a batch has to finish before it expires (its ``24h`` completion window);
     shorten it to test expiry."""
+    dashboard: bool = False
+    """Serve the live page of recent calls and batches at ``GET /`` (``images-async serve``
+    turns it on). Off, ``/`` is an unknown path (404) and no pictures are kept for it."""
 
 
 @attrs.frozen(kw_only=True)
@@ -103,6 +108,19 @@ class RecordedCall:
     """The injected fault, in the plan's spelling (``"429"``, ``"reset"``...)."""
     status: int | None = None
     """The status answered (for ``reset``/``disconnect``, the one that was cut off)."""
+    started_at: float = attrs.field(factory=time.time)
+    """The wall-clock time the request arrived, in seconds since the epoch."""
+    endpoint: str | None = None
+    """What was called (``generate``, ``edit``, ``variation``, ``files``, ``batches``, or
+    ``download`` of an image URL); None for a path the emulator does not serve."""
+    model: str | None = None
+    """The model an image call named (on Azure, the deployment's), or the one it was
+    answered as when it named none; None for other calls."""
+    size: str | None = None
+    """The size of the images answered (``WIDTHxHEIGHT``), or the ``size`` requested when
+    none were; None for calls that are not about images."""
+    images_answered: int = 0
+    """How many images the answer held (0 for errors, faults and other calls)."""
 
 
 #: Headers that carry a credential, in lower case.

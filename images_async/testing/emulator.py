@@ -26,6 +26,9 @@ It also serves Azure OpenAI's layout, ``POST /openai/deployments/{deployment}/im
 with an ``api-version`` query parameter and an ``api-key`` header or an Entra ID bearer
 token: give an Azure client ``emulator.azure_endpoint``.
 
+With ``EmulatorConfig(dashboard=True)`` (as ``images-async serve`` runs it), ``GET /``
+(``emulator.dashboard_url``) is a live page of recent calls and batches (:mod:`._dashboard`).
+
 Like the real service, it refuses with 400 (in the API's error shape, never a 500) what it
 cannot read: invalid JSON, text that is not valid Unicode, malformed forms, and PNG uploads
 that do not decode in full (bad CRCs, truncated or undecodable image data).
@@ -66,6 +69,7 @@ from ._batch_lines import LineResult
 from ._batches import BatchCall, Batches
 from ._bodies import RequestBody, read_body, recorded_params
 from ._config import EmulatorConfig, RecordedCall, RecordedFile, masked_headers
+from ._dashboard import Dashboard
 from ._file_endpoints import FileCall, FileEndpoints
 from ._file_store import FileStore
 from ._json_edits import accept_json_edit
@@ -105,6 +109,7 @@ class Emulator:
         self._base_url: str | None = None
         self._closing: asyncio.Event | None = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._dashboard = Dashboard(self, self._batches.newest, lambda: self._executor)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -122,6 +127,8 @@ class Emulator:
         for endpoint in ENDPOINTS.values():
             path = f"{AZURE_PREFIX}deployments/{{deployment}}/{endpoint.path}"
             app.router.add_post(path, self._handler(endpoint.name))
+        for path, show in self._dashboard.routes(_origin, otherwise=self._not_found):
+            app.router.add_get(path, show)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         app.on_response_prepare.append(self._add_headers)
         app.on_startup.append(self._on_startup)
@@ -164,6 +171,11 @@ class Emulator:
         if self._base_url is None:
             raise RuntimeError("the emulator is not running: call start() first")
         return self._base_url
+
+    @property
+    def dashboard_url(self) -> str:
+        """The live page (``http://127.0.0.1:PORT/``), served with ``config.dashboard`` on."""
+        return self.base_url.removesuffix("v1")
 
     @property
     def azure_endpoint(self) -> str:
@@ -224,7 +236,7 @@ class Emulator:
             async def answer(body: RequestBody, call: RecordedCall) -> PlannedResponse:
                 return await self._answer(request, endpoint, body, call)
 
-            return await self._serve(request, answer)
+            return await self._serve(request, answer, endpoint)
 
         return handle
 
@@ -241,7 +253,7 @@ class Emulator:
                     FileCall(body=body, file_id=file_id, query=request.query, config=self.config)
                 )
 
-            return await self._serve(request, answer)
+            return await self._serve(request, answer, "files")
 
         return handle
 
@@ -258,7 +270,7 @@ class Emulator:
                 )
                 return respond(call)
 
-            return await self._serve(request, answer)
+            return await self._serve(request, answer, "batches")
 
         return handle
 
@@ -266,12 +278,15 @@ class Emulator:
         self,
         request: web.Request,
         answer: Callable[[RequestBody, RecordedCall], Awaitable[PlannedResponse]],
+        endpoint: str,
     ) -> web.StreamResponse:
         """Record, read, fault, delay and send one API call; ``answer`` decides the rest."""
         started = time.monotonic()
-        call = self._record(request)
+        call = self._record(request, endpoint)
         body = await read_body(request)
         call.params = recorded_params(body)
+        if endpoint in ENDPOINTS:  # as requested; an answer says what it really was
+            call.model, call.size = (_named(call.params.get(key)) for key in ("model", "size"))
         azure = call.deployment is not None
         call.files = [
             RecordedFile(
@@ -302,7 +317,7 @@ class Emulator:
         plan = self.config.faults
         return fault_response(fault, plan.retry_after if plan else 1.0)
 
-    def _record(self, request: web.Request) -> RecordedCall:
+    def _record(self, request: web.Request, endpoint: str | None = None) -> RecordedCall:
         # The id goes into the answer's headers from the call itself: no per-request
         # storage, which on aiohttp 3.9 (the floor) has no warning-free key type.
         call = RecordedCall(
@@ -312,6 +327,7 @@ class Emulator:
             headers=masked_headers(request.headers),
             deployment=request.match_info.get("deployment"),
             api_version=request.query.get("api-version"),
+            endpoint=endpoint,
         )
         self.requests.append(call)
         return call
@@ -329,11 +345,15 @@ class Emulator:
                 headers=request.headers,
                 body_model=call.params.get("model"),
             )
-            body = with_model(body, model)
+            body, call.model = with_model(body, model), model
         self._rate_window.admit(self.config.requests_per_minute)
         plan = await self._accept(endpoint, body)
         loop = asyncio.get_running_loop()
         drawn = await loop.run_in_executor(self._executor, draw_all, plan)
+        call.model, call.size = call.model or plan.family, plan.size_label
+        call.images_answered = len(drawn)
+        if self.config.dashboard:
+            self._dashboard.thumbnails.keep(call.request_id, [final for final, _ in drawn])
         if plan.stream:
             return PlannedResponse(
                 status=200,
@@ -391,7 +411,7 @@ class Emulator:
         return f"{root}/emulator/files/{name}"
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
-        call = self._record(request)
+        call = self._record(request, "download")
         name = request.match_info["name"]
         stored = self._url_images.get(name)
         if stored is not None and stored[1] <= time.monotonic():
@@ -420,6 +440,10 @@ class Emulator:
         planned = attrs.evolve(error.response, headers={"x-request-id": call.request_id})
         call.status = 404
         return await send(request, planned, None)
+
+
+def _named(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _url_host(host: str) -> str:
