@@ -83,9 +83,13 @@ class RecordedFile:
     """One file part of a recorded multipart request."""
 
     field: str
+    """The form field (``image``, ``image[]``, ``mask``, ``file``...)."""
     filename: str | None
+    """The file name the part carried, if any."""
     content_type: str | None
+    """The part's ``Content-Type``, if it had one."""
     size: int
+    """The part's length in bytes."""
 
 
 @attrs.define(kw_only=True)
@@ -93,8 +97,11 @@ class RecordedCall:
     """One request as the emulator saw it, and how it was answered."""
 
     request_id: str
+    """The ``x-request-id`` the answer carried (``req_`` and 32 hex digits)."""
     method: str
+    """The HTTP method."""
     path: str
+    """The URL path, without the query."""
     headers: dict[str, str]
     """Request headers; the credentials (``Authorization``, ``api-key``) are masked."""
     deployment: str | None = None
@@ -104,6 +111,7 @@ class RecordedCall:
     params: dict[str, object] = attrs.field(factory=dict)
     """The JSON body, or the text parts of a multipart body as sent (strings)."""
     files: list[RecordedFile] = attrs.field(factory=list)
+    """The file parts of a multipart body, in the order sent (their sizes, not bytes)."""
     fault: str | None = None
     """The injected fault, in the plan's spelling (``"429"``, ``"reset"``...)."""
     status: int | None = None

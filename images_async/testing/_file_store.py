@@ -36,8 +36,11 @@ class StoredFile:
     id: str
     """``file-`` and 22 letters or digits, like the API's ids."""
     filename: str
+    """The name the upload's form part gave."""
     purpose: str
+    """The upload's ``purpose`` (``batch``, ``vision``, ``user_data``...)."""
     content: bytes = attrs.field(repr=lambda content: f"<{len(content)} bytes>")
+    """The bytes uploaded, as received."""
     created_at: int
     """Unix time of the upload, in seconds."""
     expires_at: int | None = None

@@ -56,6 +56,8 @@ class Fault:
     """One injected failure. ``kind`` is ``status``, ``slow_headers`` or a simple kind."""
 
     kind: str
+    """What happens: ``status`` (an error status, in :attr:`status`), ``slow_headers``,
+    ``reset``, ``disconnect``, ``truncated``, ``insufficient_quota`` or ``ok``."""
     status: int | None = None
     """The HTTP status of a ``status`` fault."""
     seconds: float | None = None
