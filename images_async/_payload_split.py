@@ -182,7 +182,9 @@ class Base64Pieces:
 
     def __init__(self) -> None:
         self._pending = b""
+        self._decoded = False
         self._padded = False
+        self._only_padding_left = False
 
     def feed(self, text: bytes) -> list[bytes]:
         """The decoded bytes of the whole groups ``text`` completes, in pieces."""
@@ -207,7 +209,18 @@ class Base64Pieces:
         return [self._decode(pending)] if pending else []
 
     def _decode(self, group: bytes | memoryview) -> bytes:
-        if self._padded:
+        if self._decoded and not self._padded and _all_padding(group):
+            # The strict decoder accepts any run of "=" after whole unpadded groups
+            # ("AAAA==="), and nothing else after it: so does this one.
+            self._only_padding_left = True
+            return b""
+        if self._padded or self._only_padding_left:
             raise binascii.Error("Excess data after padding")
         self._padded = group[-1] == ord("=")
+        self._decoded = True
         return _strict_b64decode(group)
+
+
+def _all_padding(group: bytes | memoryview) -> bool:
+    # The first byte rules out almost every group before any copy is made.
+    return group[0] == ord("=") and bytes(group).count(b"=") == len(group)

@@ -522,6 +522,30 @@ def test_the_splitter_leaves_other_b64_json_values_alone() -> None:
         assert payloads == {}
 
 
+@pytest.mark.parametrize(
+    ("text", "cuts"),
+    [(b"0000=", [4]), (b"0000====", [5]), (b"0000==", []), (b"0000==0000", [6]), (b"0000=0", [4])],
+)
+def test_base64_in_pieces_treats_padding_after_whole_groups_as_the_whole_decode(
+    text: bytes, cuts: list[int]
+) -> None:
+    # The strict decoder accepts "=" runs after whole unpadded groups, and nothing after them.
+    decoder = Base64Pieces()
+    try:
+        whole: bytes | None = Image(b64_payload=text).decode()
+    except ImageDecodeError:
+        whole = None
+    try:
+        pieces: bytes | None = b"".join(
+            piece
+            for start, end in itertools.pairwise([0, *cuts, len(text)])
+            for piece in decoder.feed(text[start:end])
+        ) + b"".join(decoder.finish())
+    except binascii.Error:
+        pieces = None
+    assert pieces == whole
+
+
 @fast
 @given(
     data=st.data(),
