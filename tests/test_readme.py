@@ -15,7 +15,7 @@ from types import CodeType
 import pytest
 
 from images_async.testing import Emulator, run_emulator_in_thread
-from images_async.testing.png_codec import decode_png_size, solid_png
+from images_async.testing.sample_images import image_size, solid_png
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 FENCE = re.compile(r"^```(?P<language>[\w-]*)\n(?P<code>.*?)^```", re.MULTILINE | re.DOTALL)
@@ -88,7 +88,7 @@ def test_async_example_runs_against_the_emulator(
         "image_generation.partial_image",
         "image_generation.completed",
     ]
-    assert decode_png_size((tmp_path / "otter.png").read_bytes()) == (1024, 1024)
+    assert image_size((tmp_path / "otter.png").read_bytes()) == (1024, 1024)
     calls = [call for call in emulator.requests if call.method == "POST"]
     assert [call.path for call in calls] == [
         "/v1/images/generations",

@@ -15,6 +15,7 @@ because the emulator draws the same variation for the same input.
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 import time
 from collections.abc import Sequence
@@ -27,9 +28,8 @@ from .. import (
     PartialImageEvent,
     VariationRequest,
 )
-from ..testing.drawing import resized
+from ..testing._pillow import Image
 from ..testing.emulator import Emulator
-from ..testing.png_codec import Pixels, decode_png, encode_png
 from .output import OutputError, output_directory, write_new_file
 from .progress import Progress
 
@@ -40,8 +40,7 @@ THUMBNAIL_EDGE = 128
 #: Pictures are scaled to this edge before windows of ``WINDOW_EDGE`` pan across them.
 IMAGE_EDGE = 512
 WINDOW_EDGE = 256
-SHEET_BACKGROUND = b"\x20\x20\x24"
-RGB = 3
+SHEET_BACKGROUND = (0x20, 0x20, 0x24)
 
 
 def next_run_directory(root: Path) -> Path:
@@ -54,14 +53,24 @@ def next_run_directory(root: Path) -> Path:
     return root / f"run-{max(numbers) + 1}"
 
 
+def _png(picture: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def _decoded(picture: bytes, edge: int) -> Image.Image:
+    with Image.open(io.BytesIO(picture)) as image:
+        rgb: Image.Image = image.convert("RGB")
+    return rgb.resize((edge, edge), Image.Resampling.BOX)
+
+
 def centre_mask(edge: int) -> bytes:
     """A mask PNG, opaque except for a transparent square in the middle (the area to edit)."""
     quarter = edge // 4
-    opaque, clear = b"\x00\x00\x00\xff", b"\x00\x00\x00\x00"
-    plain_row = opaque * edge
-    hole_row = opaque * quarter + clear * (edge - 2 * quarter) + opaque * quarter
-    rows = [hole_row if quarter <= y < edge - quarter else plain_row for y in range(edge)]
-    return encode_png(edge, edge, rows, alpha=True)
+    mask = Image.new("RGBA", (edge, edge), (0, 0, 0, 255))
+    mask.paste((0, 0, 0, 0), (quarter, quarter, edge - quarter, edge - quarter))
+    return _png(mask)
 
 
 def variation_sources(pictures: Sequence[bytes], count: int) -> list[bytes]:
@@ -69,47 +78,30 @@ def variation_sources(pictures: Sequence[bytes], count: int) -> list[bytes]:
     turn (a diagonal step moves across both horizontal and vertical bands)."""
     if count == 0:
         return []
-    canvases = [
-        resized(decode_png(picture).to_rgb(), IMAGE_EDGE, IMAGE_EDGE) for picture in pictures
-    ]
+    canvases = [_decoded(picture, IMAGE_EDGE) for picture in pictures]
     per_canvas = -(-count // len(canvases))
     step = (IMAGE_EDGE - WINDOW_EDGE) / max(per_canvas - 1, 1)
     sources = []
     for index in range(count):
         canvas = canvases[index % len(canvases)]
         offset = round(index // len(canvases) * step)
-        rows = tuple(
-            row[offset * RGB : (offset + WINDOW_EDGE) * RGB]
-            for row in canvas.rows[offset : offset + WINDOW_EDGE]
-        )
-        window = Pixels(width=WINDOW_EDGE, height=WINDOW_EDGE, channels=RGB, rows=rows)
-        sources.append(window.encode())
+        window = canvas.crop((offset, offset, offset + WINDOW_EDGE, offset + WINDOW_EDGE))
+        sources.append(_png(window))
     return sources
 
 
 def contact_sheet(pictures: list[bytes], columns: int = SHEET_COLUMNS) -> bytes:
     """One PNG showing every picture as a thumbnail, in a grid."""
-    thumbnails = [
-        resized(decode_png(picture).to_rgb(), THUMBNAIL_EDGE, THUMBNAIL_EDGE)
-        for picture in pictures
-    ]
+    thumbnails = [_decoded(picture, THUMBNAIL_EDGE) for picture in pictures]
     gap = 4
     cell = THUMBNAIL_EDGE + gap
     columns = max(1, min(columns, len(thumbnails)))
     grid_rows = -(-len(thumbnails) // columns)
-    width, height = columns * cell + gap, grid_rows * cell + gap
-    gap_row = SHEET_BACKGROUND * width
-    rows = [gap_row] * gap
-    for grid_row in range(grid_rows):
-        band = thumbnails[grid_row * columns : (grid_row + 1) * columns]
-        for y in range(THUMBNAIL_EDGE):
-            pieces = [SHEET_BACKGROUND * gap]
-            for thumbnail in band:
-                pieces += [thumbnail.rows[y], SHEET_BACKGROUND * gap]
-            pieces.append(SHEET_BACKGROUND * (width - sum(len(p) for p in pieces) // 3))
-            rows.append(b"".join(pieces))
-        rows += [gap_row] * gap
-    return Pixels(width=width, height=height, channels=3, rows=tuple(rows)).encode()
+    sheet = Image.new("RGB", (columns * cell + gap, grid_rows * cell + gap), SHEET_BACKGROUND)
+    for number, thumbnail in enumerate(thumbnails):
+        row, column = divmod(number, columns)
+        sheet.paste(thumbnail, (gap + column * cell, gap + row * cell))
+    return _png(sheet)
 
 
 class _Album:
