@@ -299,9 +299,11 @@ async def test_an_edit_repaints_exactly_the_masks_transparent_area(
     after = decoded(response.data[0].decode())
     before = decoded(image)
     assert (after.size, after.mode) == ((size, size), "RGB")
-    repaint = generated_picture("a golden crown", size, size)
+    # The hole shows the edit prompt's own picture, drawn to the hole's size.
+    left, top, right, bottom = hole
+    repaint = generated_picture("a golden crown", right - left, bottom - top)
     expected = before.copy()
-    expected.paste(repaint.crop(hole), hole[:2])
+    expected.paste(repaint, (left, top))
     assert after.tobytes() == expected.tobytes()  # every pixel, inside the hole and out
 
 

@@ -10,7 +10,8 @@ request always gives the same picture) and so that a person can tell what was as
   image's number in a corner when a request asks for several. ``quality`` sets the detail:
   low draws at a quarter of the resolution and fewer shapes, medium at half.
 * An edit repaints exactly the mask's fully transparent area (or, without a mask, the
-  image's own) with the edit prompt's composition; every other pixel is the input's.
+  image's own) with the edit prompt's picture, drawn to fit the area's bounding box; every
+  other pixel is the input's.
   With nothing transparent, the prompt's shapes and words are drawn over the input.
 * A variation is the input transformed, a different transformation per index (mirror,
   hue shift, rotation, zoom, posterize...), numbered in a corner.
@@ -211,7 +212,7 @@ def _draw_shape(
 def _wrapped(
     text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: float
 ) -> list[str]:
-    """``text`` in lines no wider than ``width``, at most :data:`_MAX_LINES` of them."""
+    """``text`` in lines no wider than ``width``, at most ``_MAX_LINES`` of them."""
     average = max(font.getlength("abcdefghij") / 10, 1.0)
     lines = textwrap.wrap(text, width=max(4, int(width / average)), break_long_words=True)
     if len(lines) > _MAX_LINES:
@@ -349,10 +350,11 @@ def edited_picture(
     count: int = 1,
     quality: str = "high",
 ) -> Image.Image:
-    """``image`` with its transparent area repainted with ``prompt``'s composition (RGBA).
+    """``image`` with its transparent area repainted with ``prompt``'s picture (RGBA).
 
     The area is where ``mask`` is fully transparent, or where the image itself is when there
-    is no mask; every other pixel keeps the input's value. With no transparent area, the
+    is no mask; it shows the prompt's picture drawn to fit the area's bounding box, and
+    every other pixel keeps the input's value. With no transparent area, the
     prompt's shapes and words are drawn over the whole image. An image that does not decode
     gives a fresh picture instead.
     """
@@ -364,10 +366,14 @@ def edited_picture(
     area_source = _decoded_or_none(mask) if mask is not None else decoded
     area = _transparent_area(area_source, width, height) if area_source is not None else None
     if area is not None:
+        # The prompt's own picture, fitted to the area's bounding box, shows through it.
+        left, top, right, bottom = area.getbbox() or (0, 0, width, height)
         repaint = generated_picture(
-            prompt, width, height, index=index, count=count, quality=quality
+            prompt, right - left, bottom - top, index=index, count=count, quality=quality
         )
-        return Image.composite(repaint.convert("RGBA"), base, area)
+        layer = base.copy()
+        layer.paste(repaint.convert("RGBA"), (left, top))
+        return Image.composite(layer, base, area)
     shape_count, scale = _DETAIL.get(quality, _DETAIL["high"])
     composition = _composition(prompt, index, shape_count)
     picture = _shapes_layer(composition, base, (width, height), scale)
@@ -403,37 +409,38 @@ def _rotated(degrees: int) -> Callable[[Image.Image], Image.Image]:
     return rotate
 
 
+def _sepia(picture: Image.Image) -> Image.Image:
+    return ImageOps.colorize(ImageOps.grayscale(picture), (40, 26, 13), (255, 240, 192))
+
+
 #: Variation ``i`` applies transformation ``i`` modulo the count, each visible on its own.
-_VARIATIONS: Sequence[tuple[str, Callable[[Image.Image], Image.Image]]] = (
-    ("mirrored", ImageOps.mirror),
-    ("hue-shifted by a third", _hue_shift(1 / 3)),
-    ("turned a quarter", _rotated(90)),
-    ("zoomed into its centre", _zoomed),
-    ("posterized", lambda picture: ImageOps.posterize(picture, 2)),
-    ("flipped upside down", ImageOps.flip),
-    ("hue-shifted by two thirds", _hue_shift(2 / 3)),
-    ("solarized", lambda picture: ImageOps.solarize(picture, 128)),
-    (
-        "in sepia",
-        lambda picture: ImageOps.colorize(
-            ImageOps.grayscale(picture), (40, 26, 13), (255, 240, 192)
-        ),
-    ),
-    ("turned three quarters", _rotated(270)),
+_VARIATIONS: Sequence[Callable[[Image.Image], Image.Image]] = (
+    ImageOps.mirror,  # mirrored
+    _hue_shift(1 / 3),  # hue-shifted by a third
+    _rotated(90),  # turned a quarter
+    _zoomed,  # zoomed into its centre
+    lambda picture: ImageOps.posterize(picture, 2),  # posterized
+    ImageOps.flip,  # flipped upside down
+    _hue_shift(2 / 3),  # hue-shifted by two thirds
+    lambda picture: ImageOps.solarize(picture, 128),  # solarized
+    _sepia,  # in sepia
+    _rotated(270),  # turned three quarters
 )
 
 
 def variation_picture(image: bytes, width: int, height: int, *, index: int = 0) -> Image.Image:
     """An RGB variation of ``image``: visibly the same picture, transformed, numbered.
 
-    Each index gets its own transformation (see :data:`_VARIATIONS`), so the variations of
-    one request all differ. An image that does not decode gives a fresh picture instead.
+    Each index up to 9 gets its own transformation (mirrored, hue-shifted, turned, zoomed,
+    posterized, flipped, solarized, in sepia...; from 10 on, also mirrored), so the
+    variations of one request all differ. An image that does not decode gives a fresh
+    picture instead.
     """
     decoded = _decoded_or_none(image)
     if decoded is None:
         return generated_picture(hashlib.sha256(image).hexdigest(), width, height, index=index)
     picture = _fitted(decoded.convert("RGB"), width, height)
-    _name, transform = _VARIATIONS[index % len(_VARIATIONS)]
+    transform = _VARIATIONS[index % len(_VARIATIONS)]
     picture = transform(picture)
     if index >= len(_VARIATIONS):
         picture = ImageOps.mirror(picture)
