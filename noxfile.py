@@ -35,10 +35,19 @@ def install_project(session: nox.Session, *groups: str, extras: str = "") -> Non
     session.install("-e", target, *nox.project.dependency_groups(PYPROJECT, *groups))
 
 
+#: Extras whose floors ``tests_lowest`` holds too: the test suite runs the emulator.
+LOWEST_EXTRAS = ("emulator",)
+
+
 def lowest_constraints() -> list[str]:
-    """``name==floor`` for every runtime dependency, from its ``>=`` bound in pyproject.toml."""
+    """``name==floor`` for every runtime dependency and every dependency of
+    :data:`LOWEST_EXTRAS`, from its ``>=`` bound in pyproject.toml."""
+    project = PYPROJECT["project"]
+    requirements = list(project["dependencies"])
+    for extra in LOWEST_EXTRAS:
+        requirements += project["optional-dependencies"][extra]
     pins = []
-    for text in PYPROJECT["project"]["dependencies"]:
+    for text in requirements:
         requirement = Requirement(text)
         floors = [spec.version for spec in requirement.specifier if spec.operator == ">="]
         if len(floors) != 1:
@@ -66,7 +75,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def tests_lowest(session: nox.Session) -> None:
-    """Run the test suite with the lowest allowed version of every runtime dependency."""
+    """Run the test suite with the lowest allowed versions of the dependencies and Pillow."""
     pins = lowest_constraints()
     constraints = Path(session.create_tmp()) / "lowest-constraints.txt"
     constraints.write_text("\n".join(pins) + "\n", encoding="utf-8")
@@ -105,7 +114,8 @@ def verifytypes(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the HTML docs and run their examples, with warnings as errors."""
-    install_project(session, "docs")
+    # The examples start the emulator, which needs the testing extra (Pillow among it).
+    install_project(session, "docs", extras="testing")
     session.run("sphinx-build", "-W", "-n", "-q", "-b", "html", "docs", "docs/_build/html")
     session.run("sphinx-build", "-W", "-n", "-q", "-b", "doctest", "docs", "docs/_build/doctest")
 

@@ -14,7 +14,7 @@ import base64
 import json
 import random
 
-from images_async.testing.png_codec import encode_png, solid_png
+from images_async.testing.sample_images import png_from_rows, solid_png
 
 #: Which body a generate request gets is chosen by a word in its prompt (the server only
 #: searches the raw request body for it, so every client sends the same kind of request).
@@ -54,13 +54,13 @@ def large_png() -> bytes:
     rng = random.Random(_LARGE_SIDE)
     padding = bytes(_LARGE_SIDE * _RGB - _RANDOM_BYTES_PER_ROW)
     rows = [rng.randbytes(_RANDOM_BYTES_PER_ROW) + padding for _ in range(_LARGE_SIDE)]
-    return encode_png(_LARGE_SIDE, _LARGE_SIDE, rows, alpha=False)
+    return png_from_rows(_LARGE_SIDE, _LARGE_SIDE, rows, alpha=False)
 
 
 def _noise_png(side: int) -> bytes:
     """A square RGB PNG of random pixels: its size is about ``side * side * 3`` bytes."""
     rng = random.Random(side)
-    return encode_png(side, side, (rng.randbytes(side * _RGB) for _ in range(side)), alpha=False)
+    return png_from_rows(side, side, (rng.randbytes(side * _RGB) for _ in range(side)), alpha=False)
 
 
 def save_png() -> bytes:

@@ -40,6 +40,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(collections\.abc|typing|os|pathlib|datetime|types|asyncio)\..*"),
     (r"py:.*", r"(Path|PathLike|IO|TracebackType|timedelta|Self|Any|SSLContext)"),
     (r"py:.*", r"ssl\..*"),
+    (r"py:.*", r"PIL\..*"),
     (r"py:.*", r"(TimeoutError|ValueError|TypeError|RuntimeError|Exception)"),
     # Type aliases, documented as data in api.md, appear in signatures as class references.
     (r"py:class", r"(FileTypes|ImageRequest|HTTPSession)"),

@@ -1,7 +1,8 @@
 """The API reference documents every public name, under the name users import it by, and
 every public name and member has a docstring for it to show.
 
-Public names are the ``__all__`` of ``images_async`` and of ``images_async.testing``. A
+Public names are the ``__all__`` of ``images_async``, of ``images_async.testing`` and of
+its public modules of pictures (``pictures``, ``sample_images``). A
 name is in the reference when ``docs/api.md`` has an autodoc (or ``py:``) directive for it.
 A class's members are its public methods, properties and attrs fields, including those it
 inherits from other classes of the package (not those of ``object``, ``Exception`` or
@@ -25,9 +26,16 @@ import pytest
 
 import images_async
 import images_async.testing
+import images_async.testing.pictures
+import images_async.testing.sample_images
 
 API_PAGE = Path(__file__).resolve().parents[1] / "docs" / "api.md"
-NAMESPACES = (images_async, images_async.testing)
+NAMESPACES = (
+    images_async,
+    images_async.testing,
+    images_async.testing.pictures,
+    images_async.testing.sample_images,
+)
 
 #: A reference entry: ``.. autoclass:: images_async.Images`` and the like.
 ENTRY = re.compile(

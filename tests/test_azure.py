@@ -40,7 +40,7 @@ from images_async.testing import (
     RecordedCall,
     run_emulator_in_thread,
 )
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import solid_png
 
 API_VERSION = "2025-04-01-preview"
 API_KEY = "azure-key-0123456789abcdef"

@@ -28,7 +28,7 @@ from plugins.threaded_server import ThreadedImagesAPI, serving_in_thread
 from images_async import EditRequest, GenerateRequest, InvalidRequestError, VariationRequest
 from images_async.cli.batch import BadLineError, completed_keys, line_sha256, parse_line
 from images_async.testing import Emulator, FaultPlan, RecordedCall
-from images_async.testing.png_codec import decode_png_size, solid_png
+from images_async.testing.sample_images import image_size, solid_png
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "sk-batch-test-0123456789abcdef"
@@ -124,7 +124,7 @@ def assert_ok_files_exist(out: Path) -> None:
         if record["ok"]:
             assert record["files"], record
             for name in record["files"]:
-                width, height = decode_png_size((out / name).read_bytes())
+                width, height = image_size((out / name).read_bytes())
                 assert width > 0
                 assert height > 0
 

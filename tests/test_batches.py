@@ -41,7 +41,7 @@ from images_async import (
     VariationRequest,
 )
 from images_async.testing import Emulator, EmulatorConfig, run_emulator_in_thread
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import solid_png
 
 API_KEY = "sk-test-batches-0123456789abcdef"
 URLS = {"/v1/images/generations": "createImage", "/v1/images/edits": "createImageEdit"}

@@ -29,7 +29,7 @@ import pytest
 from images_async import AuthenticationError, Images, __version__
 from images_async.cli import main
 from images_async.testing import Emulator, FaultPlan, RecordedCall
-from images_async.testing.png_codec import decode_png_size, solid_png
+from images_async.testing.sample_images import image_size, solid_png
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "sk-cli-test-0123456789abcdef"
@@ -145,7 +145,7 @@ def api_calls(emulator: Emulator) -> list[RecordedCall]:
 
 def png_size(path: Path) -> tuple[int, int]:
     """The size of a PNG file; fails when it is not a PNG with an IHDR chunk."""
-    return decode_png_size(path.read_bytes())
+    return image_size(path.read_bytes())
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -221,7 +221,7 @@ def test_generate_json_prints_the_response_document(
     assert document["usage"]["total_tokens"] > 0
     [item] = document["data"]
     picture = base64.b64decode(item["b64_json"])
-    assert decode_png_size(picture) == (1024, 1024)
+    assert image_size(picture) == (1024, 1024)
     [saved] = result.stderr.splitlines()  # the saved path goes to stderr then
     assert (tmp_path / saved).read_bytes() == picture
 
@@ -437,7 +437,7 @@ def test_serve_answers_until_ctrl_c(tmp_path: Path) -> None:
         finally:
             images.close()
             intruder.close()
-        assert decode_png_size(response.data[0].decode()) == (1024, 1024)
+        assert image_size(response.data[0].decode()) == (1024, 1024)
 
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=WAIT_TIMEOUT)

@@ -31,7 +31,7 @@ from yarl import URL
 from images_async.cli import main
 from images_async.cli.parser import build_parser
 from images_async.testing import Emulator
-from images_async.testing.png_codec import decode_png_size, solid_png
+from images_async.testing.sample_images import image_size, solid_png
 
 API_KEY = "sk-cli-network-0123456789abcdef"
 AZURE_KEY = "azure-cli-key-0123456789abcdef"
@@ -152,7 +152,7 @@ ENDPOINT_OF = {
 
 
 def written_pngs(inputs: Path) -> list[tuple[int, int]]:
-    return [decode_png_size(path.read_bytes()) for path in sorted((inputs / "out").glob("*.png"))]
+    return [image_size(path.read_bytes()) for path in sorted((inputs / "out").glob("*.png"))]
 
 
 # -- Azure OpenAI --------------------------------------------------------------------------

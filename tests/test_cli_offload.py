@@ -22,7 +22,7 @@ import pytest
 
 from images_async import Images
 from images_async.testing import Emulator, RecordedCall
-from images_async.testing.png_codec import decode_png_size, solid_png
+from images_async.testing.sample_images import image_size, solid_png
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "sk-offload-test-0123456789abcdef"
@@ -186,7 +186,7 @@ def test_a_mixed_file_is_one_job_saved_as_the_live_batch_saves_it(
         assert set(record) == {"line", "line_sha256", "ok", "created", "files"}
         (name,) = record["files"]
         assert name.startswith(f"line-{record['line']:05d}-{record['line_sha256'][:8]}-image-1")
-        assert decode_png_size((out / name).read_bytes())[0] > 0
+        assert image_size((out / name).read_bytes())[0] > 0
     assert API_KEY not in (out / STATE_FILE).read_text(encoding="utf-8")
     assert API_KEY not in result.stdout
 

@@ -23,7 +23,7 @@ from plugins.api_server import TINY_PNG, Reply, images_body, stream_events
 from plugins.threaded_server import ThreadedImagesAPI
 
 from images_async.testing import Emulator, RecordedCall
-from images_async.testing.png_codec import decode_png_size, solid_png
+from images_async.testing.sample_images import image_size, solid_png
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "sk-cli-output-test-0123456789abcdef"
@@ -145,7 +145,7 @@ def test_generate_names_files_from_known_formats_only(
     png, unknown = tmp_path / first.stdout.strip(), tmp_path / second.stdout.strip()
     assert png.parent == unknown.parent == out
     assert png.suffix == ".png"  # sniffed from the bytes
-    assert decode_png_size(png.read_bytes()) == (4, 4)
+    assert image_size(png.read_bytes()) == (4, 4)
     assert unknown.suffix == ".bin"  # neither a known format nor recognisable bytes
     assert unknown.read_bytes() == b"not an image"
 
@@ -174,7 +174,7 @@ def test_streamed_images_are_named_from_known_formats_only(
     for path in paths:
         assert path.parent == out
         assert path.suffix == ".png"
-        assert decode_png_size(path.read_bytes()) == (4, 4)
+        assert image_size(path.read_bytes()) == (4, 4)
 
 
 def test_batch_names_files_from_known_formats_only(
@@ -195,7 +195,7 @@ def test_batch_names_files_from_known_formats_only(
     [name] = record["files"]
     assert Path(name).name == name
     assert name.endswith(".png")
-    assert decode_png_size((out / name).read_bytes()) == (4, 4)
+    assert image_size((out / name).read_bytes()) == (4, 4)
 
 
 def test_json_of_a_damaged_payload_prints_the_document_then_one_error_line(

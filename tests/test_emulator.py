@@ -10,20 +10,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import io
 import json
-import random
-import struct
+import operator
 import subprocess
 import sys
 import textwrap
 import urllib.request
-import zlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
 import pytest
 from openapi_schema import check_json_response, check_stream_event
+from PIL import Image as PillowImage
 
 from images_async import (
     APIStatusError,
@@ -35,14 +35,12 @@ from images_async import (
     RateLimitError,
 )
 from images_async.testing import Emulator, EmulatorConfig, run_emulator_in_thread
-from images_async.testing.drawing import (
-    edited_picture,
-    generated_picture,
-    partial_picture,
-    variation_picture,
+from images_async.testing.sample_images import (
+    image_size,
+    jpeg_header_bytes,
+    png_from_rows,
+    solid_png,
 )
-from images_async.testing.image_stubs import jpeg_header_bytes
-from images_async.testing.png_codec import decode_png, decode_png_size, encode_png, solid_png
 
 pytest_plugins = ["pytester"]
 
@@ -67,7 +65,7 @@ def rgba_with_hole(size: int, hole: tuple[int, int, int, int]) -> bytes:
         if y0 <= y < y1:
             flat[x0 * 4 : x1 * 4] = bytes(4 * (x1 - x0))
         rows.append(bytes(flat))
-    return encode_png(size, size, rows)
+    return png_from_rows(size, size, rows)
 
 
 def gradient_rgb(size: int) -> bytes:
@@ -75,7 +73,22 @@ def gradient_rgb(size: int) -> bytes:
     rows = [
         b"".join(bytes((x % 256, y % 256, (x + y) % 256)) for x in range(size)) for y in range(size)
     ]
-    return encode_png(size, size, rows, alpha=False)
+    return png_from_rows(size, size, rows, alpha=False)
+
+
+def decoded(data: bytes) -> PillowImage.Image:
+    """The picture in PNG, JPEG or WEBP ``data``, decoded."""
+    with PillowImage.open(io.BytesIO(data)) as picture:
+        picture.load()
+        copy: PillowImage.Image = picture.copy()
+    return copy
+
+
+def pixel(picture: PillowImage.Image, x: int, y: int) -> tuple[int, ...]:
+    """The channel values of one pixel of a multi-channel picture."""
+    value = picture.getpixel((x, y))
+    assert isinstance(value, tuple)
+    return value
 
 
 HOLE = (64, 64, 192, 128)
@@ -451,7 +464,7 @@ async def test_validation_can_be_switched_off() -> None:
             prompt=PROMPT, model="dall-e-3", n=3, response_format="b64_json"
         )
     assert len(response.data) == 3
-    assert all(decode_png_size(image.decode()) == (1024, 1024) for image in response.data)
+    assert all(image_size(image.decode()) == (1024, 1024) for image in response.data)
 
 
 @pytest.mark.parametrize(
@@ -506,7 +519,7 @@ async def test_gpt_generation_is_spec_valid_with_usage(
     assert usage["output_tokens_details"] == {"image_tokens": 2 * 272, "text_tokens": 0}
     parsed = raw.parse()
     assert [image.url for image in parsed.data] == [None, None]
-    assert all(decode_png_size(image.decode()) == (1024, 1024) for image in parsed.data)
+    assert all(image_size(image.decode()) == (1024, 1024) for image in parsed.data)
 
 
 async def test_dalle3_gives_a_revised_prompt(client: AsyncImages) -> None:
@@ -545,7 +558,7 @@ async def test_images_have_the_requested_size(
     )
     check_json_response("createImage", raw.json())
     (image,) = raw.parse().data
-    assert decode_png_size(image.decode()) == expected
+    assert image_size(image.decode()) == expected
 
 
 async def test_pictures_are_deterministic_per_prompt_and_index(
@@ -556,8 +569,7 @@ async def test_pictures_are_deterministic_per_prompt_and_index(
         return [image.decode() for image in response.data]
 
     first = await generate(PROMPT, n=2)
-    generated_picture.cache_clear()  # prove the bytes are recomputed, not cached
-    again = await generate(PROMPT)
+    again = await generate(PROMPT, n=2)
     other = await generate("a lighthouse at dawn")
     assert again[0] == first[0]
     assert other[0] != first[0]
@@ -571,17 +583,16 @@ async def test_transparent_background_has_transparent_pixels(
         prompt=PROMPT, model="gpt-image-1", background="transparent", size="1024x1024"
     )
     assert raw.json()["background"] == "transparent"
-    decoded = decode_png(raw.parse().data[0].decode())
-    assert decoded.channels == 4
-    assert any(0 in row[3::4] for row in decoded.rows)
-    assert any(255 in row[3::4] for row in decoded.rows)
+    picture = decoded(raw.parse().data[0].decode())
+    assert picture.mode == "RGBA"
+    assert picture.getchannel("A").getextrema() == (0, 255)
 
 
 async def test_a_1024_generation_through_the_default_model_works(
     client: AsyncImages,
 ) -> None:
     response = await client.generate(prompt=PROMPT, size="1024x1024", response_format="b64_json")
-    assert decode_png_size(response.data[0].decode()) == (1024, 1024)
+    assert image_size(response.data[0].decode()) == (1024, 1024)
 
 
 # --- url mode -----------------------------------------------------------------------------
@@ -595,7 +606,7 @@ async def test_url_images_download_without_credentials_then_expire() -> None:
         assert image.url is not None
         assert image.url.startswith(emulator.base_url + "/emulator/files/")
         content = await client.read_image(image)
-        assert decode_png_size(content) == (256, 256)
+        assert image_size(content) == (256, 256)
         download = emulator.requests[-1]
         assert (download.method, download.status) == ("GET", 200)
         assert "Authorization" not in download.headers
@@ -622,17 +633,17 @@ async def test_edit_repaints_only_the_transparent_area_of_the_image(
         response_format="b64_json",
     )
     check_json_response("createImageEdit", raw.json())
-    before = decode_png(HOLED_256)
-    after = decode_png(raw.parse().data[0].decode())
-    assert (after.width, after.height, after.channels) == (256, 256, 4)
-    x0, y0, x1, y1 = HOLE
-    for y in range(256):
-        if not y0 <= y < y1:
-            assert after.rows[y] == before.rows[y]
-            continue
-        assert after.rows[y][: x0 * 4] == before.rows[y][: x0 * 4]
-        assert after.rows[y][x1 * 4 :] == before.rows[y][x1 * 4 :]
-        assert set(after.rows[y][x0 * 4 + 3 : x1 * 4 : 4]) == {255}  # painted, opaque
+    before = decoded(HOLED_256)
+    after = decoded(raw.parse().data[0].decode())
+    assert (after.size, after.mode) == ((256, 256), "RGBA")
+    # Outside the hole every pixel is the input's: blank the hole in both and compare.
+    hole_blanked = [picture.copy() for picture in (before, after)]
+    for picture in hole_blanked:
+        picture.paste((0, 0, 0, 0), HOLE)
+    assert hole_blanked[0].tobytes() == hole_blanked[1].tobytes()
+    painted = after.crop(HOLE)
+    assert painted.getchannel("A").getextrema() == (255, 255)  # painted, opaque
+    assert painted.getcolors(1) is None  # more than one colour: something is drawn
 
 
 async def test_edit_repaints_only_where_the_mask_is_transparent(
@@ -641,17 +652,17 @@ async def test_edit_repaints_only_where_the_mask_is_transparent(
     image = solid_png(1024, 1024, (40, 40, 40, 255), alpha=False)
     opaque_row = bytes((0, 0, 0, 255)) * 1024
     holed_row = bytes((0, 0, 0, 255)) * 512 + bytes(4 * 512)
-    mask = encode_png(1024, 1024, [holed_row if y >= 768 else opaque_row for y in range(1024)])
+    mask = png_from_rows(1024, 1024, [holed_row if y >= 768 else opaque_row for y in range(1024)])
     raw = await client.with_raw_response.edit(
         image=image, mask=mask, prompt=PROMPT, model="gpt-image-1", size="1024x1024"
     )
     check_json_response("createImageEdit", raw.json())
-    after = decode_png(raw.parse().data[0].decode())
-    assert (after.width, after.height, after.channels) == (1024, 1024, 3)
-    grey = bytes((40, 40, 40))
-    assert all(after.rows[y] == grey * 1024 for y in range(768))
-    assert all(after.rows[y][: 512 * 3] == grey * 512 for y in range(768, 1024))
-    assert any(after.rows[y][512 * 3 :] != grey * 512 for y in range(768, 1024))
+    after = decoded(raw.parse().data[0].decode())
+    assert (after.size, after.mode) == ((1024, 1024), "RGB")
+    grey = (40, 40, 40)
+    assert after.crop((0, 0, 1024, 768)).getextrema() == tuple((40, 40) for _ in grey)
+    assert after.crop((0, 768, 512, 1024)).getextrema() == tuple((40, 40) for _ in grey)
+    assert after.crop((512, 768, 1024, 1024)).getextrema() != tuple((40, 40) for _ in grey)
 
 
 async def test_edit_of_an_image_without_any_transparency_blends_the_whole_picture(
@@ -659,34 +670,48 @@ async def test_edit_of_an_image_without_any_transparency_blends_the_whole_pictur
 ) -> None:
     image = solid_png(256, 256, (40, 40, 40, 255), alpha=False)
     response = await client.edit(image=image, prompt=PROMPT, model="gpt-image-1")
-    after = decode_png(response.data[0].decode())
-    assert (after.width, after.height) == (1024, 1024)
-    assert after.pixel(0, 0) != (40, 40, 40)
+    after = decoded(response.data[0].decode())
+    assert after.size == (1024, 1024)
+    assert after.getpixel((0, 1023)) != (40, 40, 40)  # the prompt's band covers the bottom
 
 
 async def test_variations_are_transformations_of_the_input(
     client: AsyncImages,
 ) -> None:
     raw = await client.with_raw_response.create_variation(
-        image=RGB_256, n=5, size="256x256", response_format="b64_json"
+        image=RGB_256, n=10, size="256x256", response_format="b64_json"
     )
     check_json_response("createImageVariation", raw.json())
-    source = decode_png(RGB_256)
-    found = [decode_png(image.decode()) for image in raw.parse().data]
-    mirrored, rotated, flipped, turned, tinted = found
-    assert all(variation.rows != source.rows for variation in found)
-    for x, y in [(0, 0), (17, 200), (255, 3), (128, 128)]:
-        r, g, b = source.pixel(x, y)
-        assert mirrored.pixel(255 - x, y) == (r, g, b)
-        assert rotated.pixel(x, y) == (g, b, r)
-        assert flipped.pixel(x, 255 - y) == (r, g, b)
-        assert turned.pixel(255 - x, 255 - y) == (g, b, r)
-    assert tinted.pixel(10, 10) != mirrored.pixel(10, 10)
+    source = decoded(RGB_256)
+    found = [decoded(image.decode()) for image in raw.parse().data]
+    assert all(variation.tobytes() != source.tobytes() for variation in found)
+    assert len({variation.tobytes() for variation in found}) == 10
+    # Points away from the top-right corner, where each variation carries its number.
+    points = [(0, 40), (17, 200), (255, 250), (128, 128)]
+
+    def shows(variation: PillowImage.Image, where: Callable[[int, int], tuple[int, int]]) -> bool:
+        return all(pixel(variation, *where(x, y)) == pixel(source, x, y) for x, y in points)
+
+    def zoomed(variation: PillowImage.Image) -> bool:
+        # The middle three fifths of the input (from 51 to 205) spread over the picture:
+        # its (10, 100) shows the input's (57, 111), give or take the interpolation.
+        differences = map(abs, map(operator.sub, pixel(variation, 10, 100), pixel(source, 57, 111)))
+        return pixel(variation, 10, 100) != pixel(source, 10, 100) and max(differences) <= 2
+
+    mirrored = [v for v in found if shows(v, lambda x, y: (255 - x, y))]
+    turned = [v for v in found if shows(v, lambda x, y: (y, 255 - x))]  # a quarter turn
+    posterized = [
+        v for v in found if all(set(pixel(v, x, y)) <= {0, 64, 128, 192} for x, y in points)
+    ]
+    assert (len(mirrored), len(turned), len(posterized)) == (1, 1, 1)
+    assert sum(map(zoomed, found)) == 1
+    hue_shifted = [v for v in found if v.getpixel((128, 128)) != source.getpixel((128, 128))]
+    assert len(hue_shifted) >= 5  # the colour changes in most; position in the others
 
 
 async def test_variations_scale_to_the_requested_size(client: AsyncImages) -> None:
     response = await client.create_variation(image=RGB_256, response_format="b64_json")
-    assert decode_png_size(response.data[0].decode()) == (1024, 1024)
+    assert image_size(response.data[0].decode()) == (1024, 1024)
 
 
 # --- streaming ----------------------------------------------------------------------------
@@ -709,9 +734,9 @@ async def test_generation_stream_sends_partials_then_completed(
         assert data["type"] == name
         check_stream_event("createImage", data)
     assert [data.get("partial_image_index") for _name, data in events] == [0, 1, None]
-    images = [decode_png(base64.b64decode(d["b64_json"])) for _n, d in events]
-    assert {(image.width, image.height) for image in images} == {(1024, 1536)}
-    assert images[0].rows != images[2].rows
+    images = [decoded(base64.b64decode(d["b64_json"])) for _n, d in events]
+    assert {image.size for image in images} == {(1024, 1536)}
+    assert images[0].tobytes() != images[2].tobytes()
     assert events[2][1]["usage"]["output_tokens"] > 0
 
 
@@ -763,85 +788,6 @@ async def test_an_enforced_request_limit_answers_429() -> None:
     assert float(caught.value.headers["retry-after-ms"]) > 0
 
 
-# --- decoding and pictures ----------------------------------------------------------------
-
-
-def _paeth(a: int, b: int, c: int) -> int:
-    p = a + b - c
-    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-    return a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-
-
-def filtered_png(
-    width: int, rows: Sequence[bytes], bpp: int, colour_type: int, filters: Sequence[int]
-) -> bytes:
-    """A PNG written the straightforward way, with a chosen filter per row."""
-    raw = bytearray()
-    prior = bytes(len(rows[0]))
-    for row, kind in zip(rows, filters, strict=True):
-        raw.append(kind)
-        for i, value in enumerate(row):
-            a = row[i - bpp] if i >= bpp else 0
-            b = prior[i]
-            c = prior[i - bpp] if i >= bpp else 0
-            predictor = [0, a, b, (a + b) // 2, _paeth(a, b, c)][kind]
-            raw.append((value - predictor) % 256)
-        prior = row
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, len(rows), 8, colour_type, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(bytes(raw)))
-        + chunk(b"IEND", b"")
-    )
-
-
-@pytest.mark.parametrize(("colour_type", "bpp"), [(0, 1), (2, 3), (4, 2), (6, 4)])
-def test_decode_png_undoes_every_filter(colour_type: int, bpp: int) -> None:
-    generator = random.Random(colour_type)
-    width = 37
-    rows = [bytes(generator.randrange(256) for _ in range(width * bpp)) for _ in range(15)]
-    data = filtered_png(width, rows, bpp, colour_type, [y % 5 for y in range(15)])
-    decoded = decode_png(data)
-    assert (decoded.width, decoded.height, decoded.channels) == (width, 15, bpp)
-    assert list(decoded.rows) == rows
-
-
-@pytest.mark.parametrize(
-    "data",
-    [
-        b"not a png at all",
-        filtered_png(2, [bytes(2)], 1, 3, [0]),  # palette
-        filtered_png(4, [bytes(8)], 1, 0, [0]).replace(b"IHDR", b"IHDX"),
-        jpeg_header_bytes(4, 4),
-    ],
-)
-def test_decode_png_refuses_what_it_cannot_read(data: bytes) -> None:
-    with pytest.raises(ValueError):  # noqa: PT011 (any reason is fine: the data is unusable)
-        decode_png(data)
-
-
-def test_undecodable_inputs_fall_back_to_fresh_pictures() -> None:
-    edited = edited_picture(JPEG_256, PROMPT, 64, 48)
-    varied = variation_picture(b"junk", 32, 32, index=1)
-    assert decode_png_size(edited) == (64, 48)
-    assert decode_png_size(varied) == (32, 32)
-
-
-def test_partial_pictures_are_coarser_versions_of_the_final_one() -> None:
-    final = generated_picture("rings please", 256, 256)
-    partials = [partial_picture(final, index) for index in range(3)]
-    decoded = [decode_png(partial) for partial in partials]
-    assert all(len(set(image.rows)) < 256 for image in decoded)
-    assert len({image.rows for image in decoded}) == 3
-
-
 # --- the threaded runner and the pytest plugin --------------------------------------------
 
 
@@ -857,7 +803,7 @@ def test_run_emulator_in_thread_serves_synchronous_callers() -> None:
             body = json.load(response)
         check_json_response("createImage", body)
         with urllib.request.urlopen(body["data"][0]["url"], timeout=10) as response:
-            assert decode_png_size(response.read()) == (256, 256)
+            assert image_size(response.read()) == (256, 256)
     assert [call.status for call in emulator.requests] == [200, 200]
 
 
@@ -903,8 +849,7 @@ import sys
 
 import images_async.testing
 from images_async.testing import EmulatorConfig, FaultPlan, RecordedCall
-from images_async.testing.image_stubs import jpeg_header_bytes
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import jpeg_header_bytes, solid_png
 
 assert "aiohttp.web" not in sys.modules, "a small helper loaded aiohttp.web"
 from images_async.testing import Emulator

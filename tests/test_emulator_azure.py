@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from images_async.testing import Emulator, EmulatorConfig, RecordedCall
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import solid_png
 
 API_VERSION = "2024-10-21"
 API_KEY = "azure-key-0123456789abcdef"

@@ -24,7 +24,7 @@ import pytest
 from openapi_schema import check_json_request, check_json_response
 
 from images_async.testing import Emulator, EmulatorConfig, FaultPlan, run_emulator_in_thread
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import solid_png
 
 openai = pytest.importorskip("openai")
 

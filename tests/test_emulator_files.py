@@ -16,7 +16,7 @@ import pytest
 from openapi_schema import MultipartField, check_json_response, check_multipart_request
 
 from images_async.testing import Emulator, EmulatorConfig, FaultPlan, run_emulator_in_thread
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import solid_png
 
 API_KEY = "sk-test-files-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

@@ -22,8 +22,8 @@ from plugins.api_server import serving
 from yarl import URL
 
 from images_async.testing import Emulator, EmulatorConfig, run_emulator_in_thread
-from images_async.testing.drawing import edited_picture
-from images_async.testing.png_codec import decode_png_size, solid_png
+from images_async.testing.pictures import edited_picture, encode_picture
+from images_async.testing.sample_images import image_size, solid_png
 
 API_KEY = "sk-test-json-edits-0123456789"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -32,6 +32,23 @@ PROMPT = "add a red hat"
 PICTURE = solid_png(64, 64, (20, 120, 200, 255))
 OTHER = solid_png(64, 64, (200, 40, 40, 255))
 MASK = solid_png(64, 64, (0, 0, 0, 0))
+
+
+def expected_edit(
+    prompt: str,
+    width: int,
+    height: int,
+    *,
+    mask: bytes | None,
+    count: int = 1,
+    quality: str = "high",
+) -> bytes:
+    """The PNG the emulator answers first for an edit of ``PICTURE`` (RGBA: it stays RGBA)
+    asking for ``count`` images of ``quality``."""
+    picture = edited_picture(
+        PICTURE, prompt, width, height, mask=mask, count=count, quality=quality
+    )
+    return encode_picture(picture, "png")
 
 
 def data_url(content: bytes, media_type: str = "image/png") -> str:
@@ -99,7 +116,7 @@ async def test_a_data_url_edit_draws_what_a_multipart_edit_of_the_same_image_dra
         item["b64_json"] for item in multipart["data"]
     ]
     assert answer["usage"] == multipart["usage"]
-    assert first_image(answer) == edited_picture(PICTURE, PROMPT, 1024, 1024, mask=None, index=0)
+    assert first_image(answer) == expected_edit(PROMPT, 1024, 1024, mask=None, count=2)
 
 
 async def test_file_ids_and_a_mask_resolve_from_the_files_store(
@@ -117,8 +134,8 @@ async def test_file_ids_and_a_mask_resolve_from_the_files_store(
     assert status == 200, answer
     check_json_request("createImageEdit", {"model": "gpt-image-1", "prompt": PROMPT, **request})
     check_json_response("createImageEdit", answer)
-    assert decode_png_size(first_image(answer)) == (1536, 1024)
-    assert first_image(answer) == edited_picture(PICTURE, PROMPT, 1536, 1024, mask=MASK, index=0)
+    assert image_size(first_image(answer)) == (1536, 1024)
+    assert first_image(answer) == expected_edit(PROMPT, 1536, 1024, mask=MASK, quality="low")
     # Both images count as input, as in a multipart edit of two files.
     assert answer["usage"]["input_tokens_details"]["image_tokens"] == 2 * (65 + 129)
 
@@ -184,7 +201,7 @@ async def test_a_loopback_url_is_downloaded(
 
     assert status == 200, answer
     assert seen == ["/picture.png"]
-    assert first_image(answer) == edited_picture(PICTURE, PROMPT, 1024, 1024, mask=None, index=0)
+    assert first_image(answer) == expected_edit(PROMPT, 1024, 1024, mask=None)
 
 
 async def test_a_url_on_the_ipv6_loopback_is_downloaded(
@@ -392,9 +409,7 @@ def test_the_openai_sdk_posts_a_json_edit_of_an_uploaded_file(sdk_emulator: Emul
 
     [image] = result.data or []
     assert image.b64_json is not None
-    assert base64.b64decode(image.b64_json) == edited_picture(
-        PICTURE, PROMPT, 1024, 1024, mask=None, index=0
-    )
+    assert base64.b64decode(image.b64_json) == expected_edit(PROMPT, 1024, 1024, mask=None)
     assert refused.value.status_code == 400
     edit = sdk_emulator.requests[1]
     assert edit.headers["Content-Type"].startswith("application/json")

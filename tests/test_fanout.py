@@ -39,7 +39,7 @@ from images_async import (
     VariationRequest,
 )
 from images_async.testing import Emulator, EmulatorConfig, FaultPlan, run_emulator_in_thread
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import solid_png
 
 #: A square RGBA PNG: dall-e-2 edits (its transparency) and varies it.
 SQUARE = solid_png(64, 64, (30, 140, 200, 128))

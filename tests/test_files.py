@@ -19,8 +19,7 @@ from images_async import (
     InvalidRequestError,
     UnsupportedFileInputError,
 )
-from images_async.testing.image_stubs import jpeg_header_bytes, webp_header_bytes
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import jpeg_header_bytes, solid_png, webp_header_bytes
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 PNG = solid_png(8, 8)

@@ -1,16 +1,26 @@
-"""Tests for header sniffing in images_async._imageinfo and the encoders in testing.png."""
+"""Tests for header sniffing in images_async._imageinfo and the sample files of
+images_async.testing.sample_images."""
 
 from __future__ import annotations
 
+import io
 import random
 import struct
 import zlib
 
 import pytest
+from PIL import Image
 
 from images_async._imageinfo import ImageInfo, inspect_image
-from images_async.testing.image_stubs import jpeg_header_bytes, webp_header_bytes
-from images_async.testing.png_codec import decode_png_size, encode_png, solid_png
+from images_async.testing.sample_images import (
+    ImageFormat,
+    encoded_image,
+    image_size,
+    jpeg_header_bytes,
+    png_from_rows,
+    solid_png,
+    webp_header_bytes,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_IHDR_END = 33  # signature + IHDR chunk including its CRC
@@ -377,59 +387,44 @@ def test_image_info_rejects_unknown_format() -> None:
         ImageInfo(format="gif", width=1, height=1, has_alpha=False)
 
 
-# --- testing.png encoders ------------------------------------------------------------------
+# --- the sample files of images_async.testing.sample_images ------------------------------
 
 
-def png_pixel_rows(data: bytes) -> list[bytes]:
-    """Decompress the IDAT stream of an unfiltered, non-interlaced PNG into raw rows."""
-    width, height = decode_png_size(data)
-    channels = {2: 3, 6: 4}[data[25]]
-    offset, compressed = PNG_IHDR_END, b""
-    while offset < len(data):
-        (length,) = struct.unpack_from(">I", data, offset)
-        chunk_type = data[offset + 4 : offset + 8]
-        chunk_data = data[offset + 8 : offset + 8 + length]
-        (crc,) = struct.unpack_from(">I", data, offset + 8 + length)
-        assert zlib.crc32(chunk_type + chunk_data) == crc
-        if chunk_type == b"IDAT":
-            compressed += chunk_data
-        offset += 12 + length
-    raw = zlib.decompress(compressed)
-    stride = 1 + width * channels
-    assert len(raw) == stride * height
-    rows = [raw[start : start + stride] for start in range(0, len(raw), stride)]
-    assert all(row[0] == 0 for row in rows)  # filter type None
-    return [row[1:] for row in rows]
+def pixel_bytes(data: bytes) -> bytes:
+    """The decoded pixels of an image file, row after row."""
+    with Image.open(io.BytesIO(data)) as picture:
+        pixels: bytes = picture.tobytes()
+    return pixels
 
 
 @pytest.mark.parametrize("alpha", [True, False])
 @pytest.mark.parametrize(("width", "height"), [(1, 1), (5, 3), (64, 64), (300, 2)])
-def test_encode_png_round_trip(width: int, height: int, alpha: bool) -> None:
+def test_png_from_rows_round_trip(width: int, height: int, alpha: bool) -> None:
     channels = 4 if alpha else 3
     rows = [
         bytes((x * 7 + y * 13 + c) % 256 for x in range(width) for c in range(channels))
         for y in range(height)
     ]
-    data = encode_png(width, height, iter(rows), alpha=alpha)
+    data = png_from_rows(width, height, iter(rows), alpha=alpha)
     assert inspect_image(data) == ImageInfo(
         format="png", width=width, height=height, has_alpha=alpha
     )
-    assert decode_png_size(data) == (width, height)
-    assert png_pixel_rows(data) == rows
-    assert data == encode_png(width, height, rows, alpha=alpha)
+    assert image_size(data) == (width, height)
+    assert pixel_bytes(data) == b"".join(rows)
+    assert data == png_from_rows(width, height, rows, alpha=alpha)
 
 
 def test_solid_png_pixels() -> None:
     rgba = (1, 2, 3, 4)
-    assert png_pixel_rows(solid_png(3, 2, rgba)) == [bytes(rgba) * 3] * 2
-    assert png_pixel_rows(solid_png(3, 2, rgba, alpha=False)) == [bytes(rgba[:3]) * 3] * 2
+    assert pixel_bytes(solid_png(3, 2, rgba)) == bytes(rgba) * 6
+    assert pixel_bytes(solid_png(3, 2, rgba, alpha=False)) == bytes(rgba[:3]) * 6
 
 
 @pytest.mark.parametrize(
     ("width", "height", "rows", "message"),
     [
-        (2, 2, [bytes(8)], "got 1 rows"),
-        (2, 2, [bytes(8)] * 3, "more than height=2"),
+        (2, 2, [bytes(8)], "1 rows given for a height of 2"),
+        (2, 2, [bytes(8)] * 3, "3 rows given for a height of 2"),
         (2, 2, [bytes(8), bytes(7)], "row 1 has 7 bytes"),
         (2, 1, [bytes(6)], "row 0 has 6 bytes, expected 8"),
         (0, 1, [b""], "width"),
@@ -437,18 +432,46 @@ def test_solid_png_pixels() -> None:
     ],
     ids=["too-few-rows", "too-many-rows", "short-row", "rgb-row-for-rgba", "no-width", "no-height"],
 )
-def test_encode_png_rejects_rows_that_do_not_match(
+def test_png_from_rows_rejects_rows_that_do_not_match(
     width: int, height: int, rows: list[bytes], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        encode_png(width, height, rows)
+        png_from_rows(width, height, rows)
 
 
-def test_decode_png_size_rejects_other_bytes() -> None:
-    with pytest.raises(ValueError, match="signature"):
-        decode_png_size(jpeg_header_bytes(1, 1))
-    with pytest.raises(ValueError, match="IHDR"):
-        decode_png_size(PNG_SIGNATURE + b"\x00\x00")
+@pytest.mark.parametrize(
+    ("image_format", "alpha", "mode"),
+    [
+        ("png", False, "RGB"),
+        ("png", True, "RGBA"),
+        ("jpeg", False, "RGB"),
+        ("jpeg", True, "RGB"),  # JPEG has no alpha channel to keep
+        ("webp", False, "RGB"),
+        ("webp", True, "RGBA"),
+    ],
+)
+def test_encoded_image_is_a_real_file_of_its_format(
+    image_format: ImageFormat, alpha: bool, mode: str
+) -> None:
+    data = encoded_image(48, 30, image_format, alpha=alpha)
+    with Image.open(io.BytesIO(data)) as picture:
+        picture.load()
+        assert (picture.format, picture.size, picture.mode) == (
+            image_format.upper(),
+            (48, 30),
+            mode,
+        )
+    info = inspect_image(data)
+    assert info is not None
+    assert (info.format, info.width, info.height) == (image_format, 48, 30)
+    assert image_size(data) == (48, 30)
+    assert data == encoded_image(48, 30, image_format, alpha=alpha)
+
+
+def test_image_size_rejects_other_bytes() -> None:
+    for data in (jpeg_header_bytes(1, 1)[:4], b"GIF89a" + bytes(20), PNG_SIGNATURE + b"\x00\x00"):
+        with pytest.raises(ValueError, match="not a PNG, JPEG or WEBP file"):
+            image_size(data)
 
 
 def test_jpeg_header_bytes_structure() -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from images_async.testing import Emulator, EmulatorConfig, RecordedCall, run_emulator_in_thread
-from images_async.testing.png_codec import decode_png_size, solid_png
+from images_async.testing.sample_images import image_size, solid_png
 
 # Imported after the skip, so that a missing SDK skips this module instead of failing it.
 pytest.importorskip("openai")
@@ -53,7 +53,7 @@ def test_generate_b64_with_a_gpt_image_model(client: openai.OpenAI, emulator: Em
 
     [image] = result.data or []
     assert image.b64_json is not None
-    assert decode_png_size(base64.b64decode(image.b64_json)) == (1536, 1024)
+    assert image_size(base64.b64decode(image.b64_json)) == (1536, 1024)
     assert (result.size, result.quality, result.output_format) == ("1536x1024", "low", "png")
     assert result.usage is not None
     assert result.usage.total_tokens == result.usage.input_tokens + result.usage.output_tokens
@@ -69,7 +69,7 @@ def test_generate_url_with_dall_e_2(client: openai.OpenAI) -> None:
         assert image.url is not None
         assert image.url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(image.url, timeout=TIMEOUT) as response:
-            assert decode_png_size(response.read()) == (256, 256)
+            assert image_size(response.read()) == (256, 256)
 
 
 def test_edit_one_image(client: openai.OpenAI, emulator: Emulator) -> None:
@@ -77,7 +77,7 @@ def test_edit_one_image(client: openai.OpenAI, emulator: Emulator) -> None:
 
     [image] = result.data or []
     assert image.b64_json is not None
-    assert decode_png_size(base64.b64decode(image.b64_json)) == (1024, 1024)
+    assert image_size(base64.b64decode(image.b64_json)) == (1024, 1024)
     [call] = api_calls(emulator)
     assert [(f.field, f.filename, f.content_type) for f in call.files] == [
         ("image", "picture.png", "image/png")
@@ -114,7 +114,7 @@ def test_create_variation(client: openai.OpenAI) -> None:
     assert len(result.data or []) == 2
     for image in result.data or []:
         assert image.b64_json is not None
-        assert decode_png_size(base64.b64decode(image.b64_json)) == (256, 256)
+        assert image_size(base64.b64decode(image.b64_json)) == (256, 256)
 
 
 def test_streamed_generation_with_a_partial_image(client: openai.OpenAI) -> None:
@@ -129,7 +129,7 @@ def test_streamed_generation_with_a_partial_image(client: openai.OpenAI) -> None
         "image_generation.completed",
     ]
     for event in events:
-        assert decode_png_size(base64.b64decode(event.b64_json)) == (1024, 1024)
+        assert image_size(base64.b64decode(event.b64_json)) == (1024, 1024)
     partial, completed = events
     assert isinstance(partial, openai.types.ImageGenPartialImageEvent)
     assert partial.partial_image_index == 0

@@ -15,8 +15,7 @@ import pytest
 from plugins.api_server import FakeImagesAPI
 
 from images_async import AsyncImages, InvalidRequestError
-from images_async.testing.image_stubs import jpeg_header_bytes, webp_header_bytes
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import jpeg_header_bytes, solid_png, webp_header_bytes
 
 if TYPE_CHECKING:
     from _pytest.mark import ParameterSet

@@ -22,8 +22,7 @@ from images_async._params import (
     validate_generate,
     validate_variation,
 )
-from images_async.testing.image_stubs import jpeg_header_bytes, webp_header_bytes
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import jpeg_header_bytes, solid_png, webp_header_bytes
 
 fast = settings(max_examples=100, deadline=None)
 

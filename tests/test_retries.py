@@ -41,7 +41,7 @@ from images_async import (
     UnprocessableEntityError,
 )
 from images_async.testing import Emulator, EmulatorConfig, FaultPlan
-from images_async.testing.png_codec import encode_png
+from images_async.testing.sample_images import png_from_rows
 
 PROMPT = "a lighthouse at dusk"
 #: Upper bound of a "did not hang" check; real waits here are a fraction of a second.
@@ -52,7 +52,7 @@ def noisy_png(side: int, seed: int = 7) -> bytes:
     """A PNG of random pixels: large (it does not compress) and the same for a seed."""
     chooser = random.Random(seed)
     rows = [chooser.randbytes(side * 4) for _ in range(side)]
-    return encode_png(side, side, rows)
+    return png_from_rows(side, side, rows)
 
 
 UPLOAD = noisy_png(256)

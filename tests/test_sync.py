@@ -49,7 +49,7 @@ from images_async import (
     SyncStreamedResponse,
 )
 from images_async._loop_thread import LoopThread
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import solid_png
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMPT = "a lighthouse at dusk"

@@ -30,7 +30,7 @@ from images_async import (
     RawResponse,
     TokenProviderError,
 )
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import solid_png
 
 API_KEY = "azure-key-0123456789abcdef"
 API_VERSION = "2025-04-01-preview"

@@ -19,7 +19,7 @@ from multidict import CIMultiDictProxy
 from plugins.api_server import API_KEY, FakeImagesAPI, Part, serving
 
 from images_async import AsyncImages, RetryPolicy
-from images_async.testing.png_codec import encode_png, solid_png
+from images_async.testing.sample_images import png_from_rows, solid_png
 
 PROMPT = "a lighthouse at dusk"
 IMAGES_RESPONSE = {"created": 1, "data": [{"url": "https://example.invalid/a.png"}]}
@@ -28,7 +28,7 @@ IMAGES_RESPONSE = {"created": 1, "data": [{"url": "https://example.invalid/a.png
 def noisy_png(side: int, seed: int = 3) -> bytes:
     """A PNG of random pixels: about ``4 * side**2`` bytes, as it does not compress."""
     chooser = random.Random(seed)
-    return encode_png(side, side, [chooser.randbytes(side * 4) for _ in range(side)])
+    return png_from_rows(side, side, [chooser.randbytes(side * 4) for _ in range(side)])
 
 
 LARGE = noisy_png(640)  # 1.6 MB: past the 1 MiB at which aiohttp warns about raw bytes

@@ -16,7 +16,7 @@ from openapi_schema import MultipartField, check_json_request, check_multipart_r
 from plugins.api_server import API_KEY, FakeImagesAPI, RecordedRequest
 
 from images_async import AsyncImages, MissingAPIKeyError
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import solid_png
 
 PROMPT = "a sea otter wearing a beret"
 IMAGE = solid_png(8, 8)

@@ -1,7 +1,9 @@
 """Helpers for testing code that uses images_async without calling the real Images API.
 
 * :class:`Emulator` — a local server that behaves like the Images API (validation, real
-  deterministic PNGs, expiring URLs, event streams, rate-limit headers, injected faults);
+  deterministic pictures of the prompt in the requested format, size, compression,
+  background and quality, expiring URLs, event streams, rate-limit headers, injected
+  faults); it needs Pillow (``pip install "images-async[emulator]"``);
   :func:`run_emulator_in_thread` serves one for synchronous code. It refuses damaged
   uploads and unreadable bodies with 400 like the API, and accepts model names it does not
   know, treating each like its closest known family (``dall-e-2*``, ``dall-e-3*``, a known
@@ -16,12 +18,12 @@
   :class:`FileStore` and :class:`StoredFile` — the files uploaded to it.
 * :class:`FaultPlan` — which calls fail and how (scripted, or at a seeded rate).
 * ``images_async.testing.pytest_plugin`` — pytest fixtures serving the emulator.
-* :mod:`images_async.testing.png_codec` — PNG files: writing, strict checking, decoding;
-  :mod:`images_async.testing.image_stubs` — JPEG and WEBP files that are only a header;
-  :mod:`images_async.testing.drawing` — the emulator's deterministic pictures.
+* :mod:`images_async.testing.sample_images` — image files to upload in tests: real PNG,
+  JPEG and WEBP pictures, their sizes, and header-only skeletons for the client's checks;
+  :mod:`images_async.testing.pictures` — what the emulator draws, and how it encodes it.
 
 The names are loaded when first used, so importing this package (or a small helper such
-as :mod:`~images_async.testing.png_codec`) does not load the server side of aiohttp.
+as :mod:`~images_async.testing.sample_images`) does not load the server side of aiohttp.
 """
 
 from __future__ import annotations

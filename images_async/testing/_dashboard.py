@@ -39,6 +39,7 @@ import attrs
 from aiohttp import web
 
 from ._config import EmulatorConfig, RecordedCall
+from ._pillow import Image
 
 __all__ = [
     "KEPT_BYTES",
@@ -73,9 +74,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def shrink(picture: bytes, side: int = THUMBNAIL_SIDE) -> bytes:
     """A PNG thumbnail of ``picture`` (PNG, JPEG or WEBP) whose longest side is ``side``."""
-    # Imported here: only the page needs it, and only once someone looks at it.
-    from PIL import Image
-
     with Image.open(io.BytesIO(picture)) as image:
         shrunk = image.convert("RGBA") if image.mode not in ("RGB", "RGBA") else image.copy()
     shrunk.thumbnail((side, side))

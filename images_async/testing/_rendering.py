@@ -1,11 +1,12 @@
 """Drawing and describing the images of an accepted request: the emulator's successful answers.
 
 This module owns what a 200 says. An accepted request becomes a :class:`RenderPlan` (model
-family, size, count, quality, streaming...), whose pictures are drawn by
-:mod:`images_async.testing.drawing` and described as the API does: the images body (URLs or
-base64, ``revised_prompt``, token ``usage``) or the events of a stream (partial images, then
-the completed one). Nothing here touches aiohttp; storing pictures behind URLs is the
-server's business, handed in as a callable.
+family, size, count, quality, format, streaming...), whose pictures are drawn by
+:mod:`images_async.testing.pictures`, encoded in the requested format and compression by
+:mod:`._image_codec` (dall-e models always answer PNG, as the API does), and described as
+the API does: the images body (URLs or base64, ``revised_prompt``, token ``usage``) or the
+events of a stream (partial images, then the completed one). Nothing here touches aiohttp;
+storing pictures behind URLs is the server's business, handed in as a callable.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ import attrs
 from .._endpoints import ENDPOINTS, EndpointName
 from .._files import UploadFile
 from .._params import ModelRules, parse_size
-from . import drawing
+from . import pictures
+from ._image_codec import OutputFormat, encode_picture
+from ._pillow import Image
 from ._validation import AcceptedRequest, family_of
 
 __all__ = ["RenderPlan", "draw_all", "images_body", "plan_images", "stream_events", "usage"]
 
 # Sizes the spec's response schemas can name; others are left out of responses.
 _RESPONSE_SIZES = frozenset({"1024x1024", "1024x1536", "1536x1024"})
+_OUTPUT_FORMATS: Mapping[str, OutputFormat] = {"png": "png", "jpeg": "jpeg", "webp": "webp"}
 # Output tokens of one 1024x1024 image per quality (gpt-image-1's published table); other
 # sizes scale with their area.
 _OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
@@ -47,7 +51,11 @@ class RenderPlan:
     height: int
     quality: str
     background: str
-    output_format: str
+    output_format: OutputFormat
+    """What the pictures are encoded as: always ``png`` for dall-e models."""
+    output_compression: int | None
+    requested_background: str
+    """``background`` as asked (``auto`` when not): whether an edit keeps its alpha."""
     url_mode: bool
     stream: bool
     partial_images: int
@@ -94,6 +102,8 @@ def plan_images(accepted: AcceptedRequest, endpoint: EndpointName) -> RenderPlan
     quality = text("quality", "auto")
     width, height = _output_size(params, rules, accepted.images)
     gpt = rules.gpt_options
+    output_format = text("output_format", "png") if gpt else "png"
+    compression = params.get("output_compression")
     return RenderPlan(
         endpoint=endpoint,
         family=rules.name,
@@ -104,7 +114,9 @@ def plan_images(accepted: AcceptedRequest, endpoint: EndpointName) -> RenderPlan
         height=height,
         quality=quality if quality in _OUTPUT_TOKENS else "high",
         background="transparent" if params.get("background") == "transparent" else "opaque",
-        output_format=text("output_format", "png"),
+        output_format=_OUTPUT_FORMATS.get(output_format, "png"),
+        output_compression=compression if isinstance(compression, int) else None,
+        requested_background=text("background", "auto"),
         url_mode=not gpt and text("response_format", "url") == "url",
         stream=params.get("stream") is True,
         partial_images=min(max(number("partial_images", 0), 0), 3),
@@ -114,32 +126,51 @@ def plan_images(accepted: AcceptedRequest, endpoint: EndpointName) -> RenderPlan
     )
 
 
-def _draw(plan: RenderPlan, index: int) -> bytes:
-    if plan.endpoint == "generate":
-        transparent = plan.gpt and plan.background == "transparent"
-        return drawing.generated_picture(
-            plan.prompt, plan.width, plan.height, index=index, transparent=transparent
-        )
+def _draw(plan: RenderPlan, index: int) -> Image.Image:
+    quality = plan.quality if plan.gpt else "high"
     if plan.endpoint == "edit" and plan.images:
-        mask = plan.mask.content if plan.mask else None
-        return drawing.edited_picture(
-            plan.images[0].content, plan.prompt, plan.width, plan.height, mask=mask, index=index
+        first = plan.images[0]
+        edited = pictures.edited_picture(
+            first.content,
+            plan.prompt,
+            plan.width,
+            plan.height,
+            mask=plan.mask.content if plan.mask else None,
+            index=index,
+            count=plan.n,
+            quality=quality,
         )
-    if plan.images:
-        return drawing.variation_picture(
+        keep_alpha = plan.requested_background == "transparent" or (
+            bool(first.info and first.info.has_alpha) and plan.requested_background != "opaque"
+        )
+        return edited if keep_alpha else edited.convert("RGB")
+    if plan.endpoint == "variation" and plan.images:
+        return pictures.variation_picture(
             plan.images[0].content, plan.width, plan.height, index=index
         )
-    return drawing.generated_picture(plan.prompt, plan.width, plan.height, index=index)
+    return pictures.generated_picture(
+        plan.prompt,
+        plan.width,
+        plan.height,
+        index=index,
+        count=plan.n,
+        quality=quality,
+        transparent=plan.gpt and plan.background == "transparent",
+    )
 
 
 def draw_all(plan: RenderPlan) -> list[tuple[bytes, list[bytes]]]:
-    """Each image with its partial images (only drawn for streams)."""
+    """Each image, encoded as the plan says, with its partial images (only for streams)."""
+
+    def encoded(picture: Image.Image) -> bytes:
+        return encode_picture(picture, plan.output_format, compression=plan.output_compression)
+
     drawn = []
     for index in range(plan.n):
         final = _draw(plan, index)
         count = plan.partial_images if plan.stream else 0
-        partials = [drawing.partial_picture(final, step) for step in range(count)]
-        drawn.append((final, partials))
+        partials = [encoded(partial) for partial in pictures.partial_pictures(final, count)]
+        drawn.append((encoded(final), partials))
     return drawn
 
 
@@ -165,7 +196,7 @@ def usage(plan: RenderPlan) -> dict[str, object]:
 
 
 def _revised_prompt(plan: RenderPlan, index: int) -> str:
-    description = drawing.describe_picture(plan.prompt, index=index)
+    description = pictures.describe_picture(plan.prompt, index=index)
     return f"{plan.prompt.rstrip('. ')}. A {plan.style} image showing {description}."
 
 

@@ -7,9 +7,9 @@ What values each model accepts comes from the client's own rule table
 (:mod:`images_async._params`), so on those rules the emulator agrees with the client by
 construction rather than checking it. On top it makes the checks only a server can make:
 unknown fields, JSON and form types, text that is not valid Unicode, and uploads that are
-damaged although their header looks fine (a PNG is decoded in full by
-:func:`~.png_codec.check_png`). Every refusal is an :class:`~._responses.APIError` in the
-API's shape.
+damaged although their header looks fine, or too large to decode (each PNG, JPEG or WEBP
+upload is decoded in full by :func:`~._image_codec.decode_upload`). Every refusal is an
+:class:`~._responses.APIError` in the API's shape.
 
 Model names the rule table does not know are accepted, so code written for a newer model can
 run offline: such a name behaves like its closest known family (:func:`family_of`).
@@ -41,8 +41,8 @@ from .._params import (
     validate_variation,
 )
 from ._bodies import UNPARSEABLE_JSON, RequestBody
+from ._image_codec import decode_upload
 from ._responses import APIError, bad_request, from_invalid_request
-from .png_codec import check_png
 
 __all__ = [
     "FIELD_TYPES",
@@ -145,18 +145,18 @@ async def accept_request(
 
 
 def check_decodable(images: Sequence[UploadFile], mask: UploadFile | None) -> None:
-    """Refuse, naming it, the first PNG upload that does not decode in full.
+    """Refuse, naming it, the first upload that does not decode in full (or is too large to).
 
-    JPEG and WEBP uploads are only checked against their headers: there is no decoder here.
+    Uploads whose header names no format the API reads were refused before this.
     """
     labelled = [*zip(images, image_labels(len(images)), strict=True)]
     if mask is not None:
         labelled.append((mask, "mask"))
     for upload, param in labelled:
-        if upload.info is None or upload.info.format != "png":
+        if upload.info is None:
             continue
         try:
-            check_png(upload.content)
+            decode_upload(upload.content).close()
         except ValueError as exc:
             raise bad_request(
                 f"Invalid image file: {upload.filename!r} could not be decoded: {exc}.",

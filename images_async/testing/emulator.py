@@ -30,8 +30,14 @@ With ``EmulatorConfig(dashboard=True)`` (as ``images-async serve`` runs it), ``G
 (``emulator.dashboard_url``) is a live page of recent calls and batches (:mod:`._dashboard`).
 
 Like the real service, it refuses with 400 (in the API's error shape, never a 500) what it
-cannot read: invalid JSON, text that is not valid Unicode, malformed forms, and PNG uploads
-that do not decode in full (bad CRCs, truncated or undecodable image data).
+cannot read: invalid JSON, text that is not valid Unicode, malformed forms, and PNG, JPEG
+or WEBP uploads that do not decode in full (bad CRCs, truncated or garbage image data, a
+picture too large to decode). Its answers are real files in the requested
+``output_format`` (PNG, JPEG or WEBP; always PNG for dall-e models, as the API does), of
+the requested size, ``output_compression`` and ``background``; ``quality`` sets how much
+detail is drawn. The pictures (:mod:`images_async.testing.pictures`) are deterministic and
+show the request: the prompt's words as shapes and as text, edits repainting the mask's
+transparent area, variations transforming their input, partial images converging.
 
 Unlike the real service, it accepts model names it does not know, so code written for a
 newer model runs offline. Such a name behaves like its closest known family: a known name
@@ -39,11 +45,12 @@ it extends past a separator (``dall-e-3-hd`` is dall-e-3, ``gpt-image-1-mini-202
 gpt-image-1-mini); any other name (``gpt-image-3``, ``my-model``) like gpt-image-2. Error
 messages about such a model say which family was used.
 
-Other known departures: images are always PNG (``output_format`` is echoed but not
-honoured); JPEG and WEBP uploads are only checked against their headers; an edit repaints
-its first image (further images only count as input tokens); a response's ``size`` is
-omitted, and a stream event's is ``"auto"``, when the actual size is outside the spec's
-enumeration (dall-e sizes, flexible sizes).
+Other known departures: the pictures are drawings of the prompt, not renderings of it;
+JPEG and lossy WEBP decoders hide damage inside compressed data (as browsers do), so only
+damage they report is refused, and uploads of more than 50 megapixels are refused as too
+large to decode; an edit repaints its first image (further images only count as input
+tokens); a response's ``size`` is omitted, and a stream event's is ``"auto"``, when the
+actual size is outside the spec's enumeration (dall-e sizes, flexible sizes).
 """
 
 from __future__ import annotations

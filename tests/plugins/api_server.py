@@ -22,7 +22,7 @@ from aiohttp import BodyPartReader, web
 from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
 from images_async import AsyncImages
-from images_async.testing.png_codec import solid_png
+from images_async.testing.sample_images import solid_png
 
 API_KEY = "sk-test-0123456789abcdef"
 TINY_PNG = solid_png(4, 4)
