@@ -43,8 +43,8 @@ try:  # the emulator extra: the sheet is drawn, and the emulator's pictures made
     from PIL import Image, ImageDraw, ImageFont
 
     from ..testing.emulator import Emulator
-except ModuleNotFoundError as missing:
-    if (missing.name or "").partition(".")[0] != "PIL":
+except ModuleNotFoundError as _import_error:
+    if (_import_error.name or "").partition(".")[0] != "PIL":
         raise  # a broken install of our own is not fixed by installing Pillow
     PILLOW_MISSING = True
 else:
