@@ -28,9 +28,10 @@ import pytest
 from PIL import Image
 from plugins.browser import Browser, find_browser, headless_browser
 
-from images_async import AsyncImages, InternalServerError
+from images_async import AsyncImages, BadRequestError, InternalServerError
 from images_async.testing import Emulator, EmulatorConfig, FaultPlan
 from images_async.testing._dashboard import KEPT_CALLS, LIVE_PATH, Thumbnails, shrink
+from images_async.testing.sample_images import ImageFormat, encoded_image
 
 API_KEY = "sk-dashboard-secret-0123456789-KEYTAIL"
 HOSTILE_PROMPT = "<script>alert(1)</script> \"double\" 'single' & <img src=x onerror=alert(2)>"
@@ -38,15 +39,6 @@ GENERATIONS = "/v1/images/generations"
 #: Upper bound of any wait here (a batch to finish, a child process to answer), in seconds.
 WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.02
-
-
-def picture(width: int, height: int, image_format: str = "PNG") -> bytes:
-    """A picture made with Pillow: a colour and a band, so it is not one flat colour."""
-    image = Image.new("RGB", (width, height), (40, 90, 160))
-    image.paste((240, 200, 40), (0, 0, width // 3, height))
-    buffer = io.BytesIO()
-    image.save(buffer, image_format)
-    return buffer.getvalue()
 
 
 class _Rows(HTMLParser):
@@ -173,10 +165,10 @@ async def make_varied_calls(
         await client.generate(prompt="a storm", model="gpt-image-1", size="1536x1024")
     emulator.config.faults = None
     await client.edit(
-        image=("photo.png", picture(256, 256)), prompt="add a hat", model="gpt-image-1"
+        image=("photo.png", encoded_image(256, 256)), prompt="add a hat", model="gpt-image-1"
     )
     await client.create_variation(
-        image=("photo.png", picture(256, 256)), size="256x256", response_format="b64_json"
+        image=("photo.png", encoded_image(256, 256)), size="256x256", response_format="b64_json"
     )
     await wait_for_batch(emulator, http, await run_batch(emulator, http, BATCH_LINES))
 
@@ -250,6 +242,41 @@ async def test_what_requests_sent_is_escaped(
     assert unknown["endpoint"] == "GET /<script>alert(3)</script>"
 
 
+async def test_text_that_is_not_unicode_shows_as_its_escape(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    # Valid JSON, but lone surrogates: the API refuses it, and the page lists the refusal.
+    body = b'{"prompt": "a \\ud800 kite", "model": "m\\udfff", "size": "1024x1024"}'
+    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+    async with http.post(
+        emulator.base_url + "/images/generations", data=body, headers=headers
+    ) as answer:
+        assert answer.status == 400
+    page = await get_text(http, emulator.dashboard_url)
+
+    [refused] = rows_of(page)
+    assert (refused["prompt"], refused["model"], refused["status"]) == (
+        "a \\ud800 kite",
+        "m\\udfff",
+        "400",
+    )
+
+
+async def test_every_value_shown_is_cut_short(
+    emulator: Emulator, client: AsyncImages, http: aiohttp.ClientSession
+) -> None:
+    long_model, long_size = "m" * 100_000, "9" * 100_000
+    with pytest.raises(BadRequestError):  # refused, and recorded as sent
+        await client.generate(prompt="p" * 100_000, model=long_model, size=long_size)
+    fragment = await live(emulator, http)
+
+    assert len(fragment) < 5_000
+    [row] = rows_of(fragment)
+    for cell, sent in (("model", long_model), ("size", long_size), ("prompt", "p" * 100_000)):
+        assert row[cell].endswith("\N{HORIZONTAL ELLIPSIS}")
+        assert sent.startswith(row[cell][:-1])
+
+
 async def test_the_key_is_nowhere_on_the_page(
     emulator: Emulator, client: AsyncImages, http: aiohttp.ClientSession
 ) -> None:
@@ -308,21 +335,28 @@ async def test_thumbnails_are_small_pngs_of_the_answers(
             sizes.append(image.size)
     assert sizes == [(85, 128), (128, 85)]  # newest first: tall, then wide
     request_id = emulator.requests[0].request_id
-    for missing in (f"{request_id}/1", "req_unknown/0", f"{request_id}/x"):
+    # Past the images, unknown, not a number, and more digits than int() reads.
+    for missing in (
+        f"{request_id}/1",
+        "req_unknown/0",
+        f"{request_id}/x",
+        f"{request_id}/{'9' * 5000}",
+    ):
         async with http.get(f"{emulator.dashboard_url}emulator/thumbnails/{missing}") as answer:
             assert answer.status == 404, missing
 
 
-@pytest.mark.parametrize("image_format", ["PNG", "JPEG", "WEBP"])
-def test_shrink_reads_every_format_the_emulator_answers(image_format: str) -> None:
-    thumbnail = shrink(picture(300, 200, image_format))
+@pytest.mark.parametrize("image_format", ["png", "jpeg", "webp"])
+def test_shrink_reads_every_format_the_emulator_answers(image_format: ImageFormat) -> None:
+    thumbnail = shrink(encoded_image(300, 200, image_format))
     with Image.open(io.BytesIO(thumbnail)) as image:
         assert (image.format, image.size) == ("PNG", (128, 85))
-        assert image.getpixel((2, 40))[:3] != image.getpixel((120, 40))[:3]  # not flat
+        # Not flat: the picture's colour beside its white cross.
+        assert image.getpixel((10, 10))[:3] != image.getpixel((64, 10))[:3]
 
 
 async def test_thumbnails_keep_the_last_calls_only() -> None:
-    small = picture(512, 512)
+    small = encoded_image(512, 512)
     thumbnails = Thumbnails(keep_calls=3, keep_bytes=10 * len(small))
     for number in range(5):
         thumbnails.keep(f"req_{number}", [small, small])

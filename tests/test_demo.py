@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageFont, ImageStat
 
-from images_async.cli.demo import (
+from images_async.cli.contact_sheet import (
     BACKGROUND,
     CAPTION_FONT_SIZE,
-    INSTALL_HINT,
     SHEET_COLUMNS,
     TILE_EDGE,
     Section,
@@ -30,6 +29,7 @@ from images_async.cli.demo import (
     contact_sheet,
     fitted,
 )
+from images_async.cli.demo import INSTALL_HINT
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: Upper bound of one run, however slow the machine (a normal one takes about a second).

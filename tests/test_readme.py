@@ -15,7 +15,7 @@ from types import CodeType
 import pytest
 from PIL import Image
 
-from images_async.cli.demo import SheetLayout
+from images_async.cli.contact_sheet import SheetLayout
 from images_async.testing import Emulator, run_emulator_in_thread
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -14,10 +14,11 @@ never waits for a thumbnail, and no picture is decoded unless someone looks at i
 :data:`KEPT_BYTES` caps what the pictures not yet shrunk may hold (past it, the oldest
 calls' pictures are dropped, and the page says so in place of their thumbnails).
 
-Nothing a request sent reaches the page unescaped, and no header is shown at all, so
-neither the API key nor any other credential appears on it (not even masked). The page
-allows itself nothing else: its Content-Security-Policy names the hashes of its own style
-and script and lets it load only from the emulator.
+Nothing a request sent reaches the page unescaped or whole (a cell shows at most 160
+characters of a value; text that is not valid Unicode shows as its escapes), and no header
+is shown at all, so neither the API key nor any other credential appears on it (not even
+masked). The page allows itself nothing else: its Content-Security-Policy names the hashes
+of its own style and script and lets it load only from the emulator.
 """
 
 from __future__ import annotations
@@ -62,8 +63,13 @@ THUMBNAIL_SIDE = 128
 #: The path of the live part of the page, which the page's script fetches.
 LIVE_PATH = "/emulator/dashboard/live"
 _THUMBNAIL_PATH = "/emulator/thumbnails"
-_PROMPT_SHOWN = 160
+# The most characters of one value a cell shows, and of a prompt's tooltip: whatever a
+# request sent (a model name of a megabyte, say), each row of the page stays small.
+_SHOWN = 160
 _PROMPT_TITLE = 1000
+# An image index has at most this many digits (a call answers at most a few images); longer
+# ones are not looked up, and int() would refuse thousands of digits with an error.
+_INDEX_DIGITS = 4
 
 #: An aiohttp handler of one of the page's routes.
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -209,8 +215,12 @@ _NOTHING = '<span class="none">\N{EM DASH}</span>'
 
 
 def _text(value: object) -> str:
-    """``value`` as page text, escaped (None and empty values show as a muted dash)."""
-    return html.escape(str(value)) if value not in (None, "") else _NOTHING
+    """``value`` as page text, escaped and cut to :data:`_SHOWN` characters (an ellipsis
+    marks the cut); None and empty values show as a muted dash."""
+    if value is None or value == "":
+        return _NOTHING
+    text = str(value)
+    return html.escape(text if len(text) <= _SHOWN else text[:_SHOWN] + "\N{HORIZONTAL ELLIPSIS}")
 
 
 def _clock(seconds: float) -> str:
@@ -244,10 +254,9 @@ def _images_cell(call: RecordedCall, thumbnails: Thumbnails) -> str:
 def _call_row(call: RecordedCall, thumbnails: Thumbnails) -> str:
     prompt = call.params.get("prompt")
     prompt = prompt if isinstance(prompt, str) else None
-    shown = None if prompt is None else prompt[:_PROMPT_SHOWN]
     title = "" if prompt is None else f' title="{html.escape(prompt[:_PROMPT_TITLE])}"'
     # A path the emulator does not serve is shown as sent (escaped): it is the clue.
-    endpoint = call.endpoint or f"{call.method} {call.path[:_PROMPT_SHOWN]}"
+    endpoint = call.endpoint or f"{call.method} {call.path}"
     cells = (
         f'<td class="time">{_clock(call.started_at)}</td>',
         f'<td class="endpoint">{_text(endpoint)}</td>',
@@ -256,7 +265,7 @@ def _call_row(call: RecordedCall, thumbnails: Thumbnails) -> str:
         f'<td class="status">{_text(call.status if call.status is not None else "…")}</td>',
         f'<td class="fault">{_text(call.fault)}</td>',
         f'<td class="request-id"><code>{_text(call.request_id)}</code></td>',
-        f'<td class="prompt"{title}>{_text(shown)}</td>',
+        f'<td class="prompt"{title}>{_text(prompt)}</td>',
         f'<td class="images">{_images_cell(call, thumbnails)}</td>',
     )
     return f'<tr class="call {_outcome(call.status)}">{"".join(cells)}</tr>'
@@ -403,7 +412,8 @@ class Dashboard:
         return render_live(calls, self._batches(KEPT_CALLS), self.thumbnails)
 
     async def _thumbnail(self, request: web.Request) -> web.StreamResponse:
-        request_id, index = request.match_info["request_id"], int(request.match_info["index"])
+        request_id, digits = request.match_info["request_id"], request.match_info["index"]
+        index = int(digits) if len(digits) <= _INDEX_DIGITS else -1  # -1: no such image
         thumbnail = await self.thumbnails.thumbnail(request_id, index, self._executor())
         if thumbnail is None:
             raise web.HTTPNotFound(text="No thumbnail here (its call is no longer kept).")
@@ -419,4 +429,7 @@ def _html(text: str) -> web.Response:
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
     }
-    return web.Response(text=text, content_type="text/html", charset="utf-8", headers=headers)
+    # A request may send text that is not valid Unicode (a JSON "\ud800" escape, which the
+    # API refuses): the page shows such a character as that escape, and still renders.
+    body = text.encode("utf-8", "backslashreplace")
+    return web.Response(body=body, content_type="text/html", charset="utf-8", headers=headers)

@@ -149,6 +149,12 @@ class Page:
         if result.get("errorText"):
             raise BrowserError(f"cannot load {url}: {result['errorText']}")
         await asyncio.wait_for(loaded, COMMAND_SECONDS)
+        # The event names no document: a late one of the tab's first page (about:blank)
+        # would pass for this one's, so this document must be the one shown, and loaded.
+        target = json.dumps(url)
+        await self.wait_for(
+            f"location.href === new URL({target}).href && document.readyState === 'complete'"
+        )
 
     async def evaluate(self, expression: str) -> Any:
         """The value of a JavaScript expression (promises awaited), as JSON gives it."""
@@ -162,9 +168,15 @@ class Page:
 
     async def wait_for(self, expression: str, seconds: float = COMMAND_SECONDS) -> Any:
         """Poll ``expression`` until it is truthy; its value. TimeoutError after ``seconds``."""
+        # The clock ends the wait (slow evaluations on a busy machine count too; each is
+        # bounded by COMMAND_SECONDS), and the count bounds the loop whatever the clock says.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
         for _ in range(max(1, round(seconds / POLL_SECONDS))):
             if value := await self.evaluate(expression):
                 return value
+            if loop.time() >= deadline:
+                break
             await asyncio.sleep(POLL_SECONDS)
         raise TimeoutError(f"{expression!r} did not hold within {seconds} s")
 
