@@ -565,3 +565,18 @@ async def test_the_page_in_headless_chromium(
         assert colors is not None
         assert len(colors) > 50  # a page, not a blank
     assert len(screenshot) > 20_000
+
+
+async def test_the_emulator_keeps_at_most_max_recorded_calls_newest_last() -> None:
+    config = EmulatorConfig(max_recorded_calls=3)
+    async with (
+        Emulator(config) as emulator,
+        AsyncImages(api_key=API_KEY, base_url=emulator.base_url, max_retries=0) as images,
+    ):
+        for number in range(5):
+            await images.generate(prompt=f"picture {number}", model="gpt-image-1", quality="low")
+    assert [call.params["prompt"] for call in emulator.requests] == [
+        "picture 2",
+        "picture 3",
+        "picture 4",
+    ]

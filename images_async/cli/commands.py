@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 #: Some request or write failed (its error was printed as one line).
 EXIT_ERROR = 1
+#: The calls ``serve`` keeps on record (its live page shows the newest): bounded, as it
+#: may run for days.
+SERVE_RECORDED_CALLS = 10_000
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -185,6 +188,7 @@ async def serve(args: argparse.Namespace) -> int:
         latency=args.latency_ms / 1000.0,
         faults=args.faults,
         dashboard=args.dashboard,
+        max_recorded_calls=SERVE_RECORDED_CALLS,
     )
     emulator = Emulator(config)
     try:

@@ -76,6 +76,10 @@ class EmulatorConfig:
     dashboard: bool = False
     """Serve the live page of recent calls and batches at ``GET /`` (``images-async serve``
     turns it on). Off, ``/`` is an unknown path (404) and no pictures are kept for it."""
+    max_recorded_calls: int | None = None
+    """How many calls :attr:`~images_async.testing.Emulator.requests` keeps, the oldest
+    dropped first; None keeps them all (a test's few). ``images-async serve``, which may run
+    for days, keeps 10,000."""
 
 
 @attrs.frozen(kw_only=True)

@@ -337,6 +337,9 @@ class Emulator:
             endpoint=endpoint,
         )
         self.requests.append(call)
+        limit = self.config.max_recorded_calls
+        if limit is not None and len(self.requests) > limit:
+            del self.requests[: len(self.requests) - limit]
         return call
 
     async def _answer(
