@@ -25,7 +25,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from images_async import AsyncImages, BadRequestError
 from images_async.testing import Emulator, EmulatorConfig
-from images_async.testing.pictures import encode_picture, generated_picture
+from images_async.testing.pictures import encode_picture, generated_picture, partial_pictures
 from images_async.testing.sample_images import (
     encoded_image,
     jpeg_header_bytes,
@@ -339,6 +339,46 @@ async def test_streamed_partial_images_converge_on_the_final_one(client: AsyncIm
     assert distances[0] > distances[1] > distances[2] > 0
 
 
+def test_many_partial_images_still_build_up_to_the_final_one() -> None:
+    final = generated_picture(PROMPT, 64, 64)
+    partials = partial_pictures(final, 8)  # more than the API's 3: the first are one block
+    assert [partial.size for partial in partials] == [(64, 64)] * 8
+    distances = [distance(partial, final) for partial in partials]
+    assert distances == sorted(distances, reverse=True)
+    assert distances[-1] > 0
+
+
+@pytest.fixture
+async def unchecked() -> AsyncIterator[AsyncImages]:
+    """A client that checks nothing, of an emulator that checks nothing."""
+    async with (
+        Emulator(EmulatorConfig(validate=False)) as emulator,
+        AsyncImages(
+            api_key=API_KEY,
+            base_url=emulator.base_url,
+            max_retries=0,
+            validate_requests=False,
+        ) as images,
+    ):
+        yield images
+
+
+@pytest.mark.parametrize("size", ["40000x16", "16x40000", "0x0", "4000x4000"])
+async def test_an_unchecked_size_no_model_draws_is_drawn_at_the_default_size(
+    unchecked: AsyncImages, size: str
+) -> None:
+    # The emulator answers what it can, without allocating what no model ever draws.
+    (data,) = await generated(unchecked, size=size, quality="low")
+    assert decoded(data).size == (1024, 1024)
+
+
+def test_a_prompt_with_a_lone_surrogate_is_drawn_like_any_other() -> None:
+    # The emulator refuses such a prompt; a test drawing its expected picture need not.
+    picture = generated_picture("a fox \ud800 in the snow", 64, 48, quality="low")
+    assert picture.size == (64, 48)
+    assert picture.tobytes() != generated_picture("a fox in the snow", 64, 48).tobytes()
+
+
 def test_encoding_a_picture_is_deterministic_and_honours_the_format() -> None:
     picture = generated_picture(PROMPT, 320, 200, transparent=True)
     for output_format, pillow_format in (("png", "PNG"), ("jpeg", "JPEG"), ("webp", "WEBP")):
@@ -396,6 +436,21 @@ def png_bomb(edge: int) -> bytes:
     )
 
 
+def with_a_second_size_header(data: bytes, kind: bytes, edge: int) -> bytes:
+    """``data`` with its first ``kind`` segment (JPEG ``SOF0``, PNG ``IHDR``) repeated
+    after itself, the copy claiming ``edge`` x ``edge``: what Pillow goes by, not the first."""
+    if kind == b"IHDR":
+        header = bytearray(data[8:33])
+        header[8:16] = struct.pack(">II", edge, edge)
+        header[21:25] = struct.pack(">I", zlib.crc32(bytes(header[4:21])))
+        return data[:33] + bytes(header) + data[33:]
+    start = data.index(b"\xff\xc0")
+    end = start + 2 + struct.unpack_from(">H", data, start + 2)[0]
+    frame = bytearray(data[start:end])
+    frame[5:9] = struct.pack(">HH", edge, edge)
+    return data[:end] + bytes(frame) + data[end:]
+
+
 UNDECODABLE = {
     "png-header-then-garbage": garbage_after(solid_png(64, 64)[:33]),
     "jpeg-header-then-garbage": garbage_after(jpeg_header_bytes(64, 64)[:-2]),
@@ -405,6 +460,13 @@ UNDECODABLE = {
     "png-bomb-12000-squared": png_bomb(12_000),
     "jpeg-header-of-a-bomb": jpeg_header_bytes(60_000, 60_000),
     "jpeg-header-just-past-the-limit": jpeg_header_bytes(10_000, 5_001),
+    # Past Pillow's warning limit (89 Mpx), under its error limit: open() only warns.
+    "jpeg-second-frame-header-of-a-bomb": with_a_second_size_header(
+        encoded_image(16, 16, "jpeg"), b"SOF0", 10_000
+    ),
+    "png-second-image-header-of-a-bomb": with_a_second_size_header(
+        encoded_image(16, 16, "png"), b"IHDR", 10_000
+    ),
 }
 
 

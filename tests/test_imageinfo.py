@@ -468,6 +468,17 @@ def test_encoded_image_is_a_real_file_of_its_format(
     assert data == encoded_image(48, 30, image_format, alpha=alpha)
 
 
+@pytest.mark.parametrize(
+    "data",
+    [jpeg_header_bytes(60_000, 60_000), webp_header_bytes(20_000, 20_000, alpha=False)],
+    ids=["jpeg", "webp"],
+)
+def test_image_size_reads_a_header_of_any_size_without_decoding(data: bytes) -> None:
+    # Far past Pillow's decompression-bomb limit: only the header is read, as documented.
+    expected = (60_000, 60_000) if data.startswith(b"\xff\xd8") else (20_000, 20_000)
+    assert image_size(data) == expected
+
+
 def test_image_size_rejects_other_bytes() -> None:
     for data in (jpeg_header_bytes(1, 1)[:4], b"GIF89a" + bytes(20), PNG_SIGNATURE + b"\x00\x00"):
         with pytest.raises(ValueError, match="not a PNG, JPEG or WEBP file"):

@@ -8,11 +8,11 @@ client itself never imports Pillow.
 from __future__ import annotations
 
 try:
-    from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
+    from PIL import Image, ImageDraw, ImageFont, ImageOps
 except ImportError as exc:  # pragma: no cover - the test runs it in a subprocess
     raise ImportError(
         "The images_async emulator draws and decodes pictures with Pillow, which is not "
         'installed: pip install "images-async[emulator]" (or "images-async[testing]").'
     ) from exc
 
-__all__ = ["Image", "ImageChops", "ImageDraw", "ImageFont", "ImageOps"]
+__all__ = ["Image", "ImageDraw", "ImageFont", "ImageOps"]

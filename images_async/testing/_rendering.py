@@ -35,6 +35,11 @@ _OUTPUT_FORMATS: Mapping[str, OutputFormat] = {"png": "png", "jpeg": "jpeg", "we
 # Output tokens of one 1024x1024 image per quality (gpt-image-1's published table); other
 # sizes scale with their area.
 _OUTPUT_TOKENS = {"low": 272, "medium": 1056, "high": 4160}
+# The largest picture any model draws (gpt-image-2's 3840x2160). An unchecked emulator
+# (validate=False) takes any WIDTHxHEIGHT; one past these, or with an empty edge, is drawn
+# at the default size instead of allocating gigabytes.
+_MAX_EDGE = 3840
+_MAX_PIXELS = 3840 * 2160
 
 
 @attrs.frozen(kw_only=True)
@@ -73,7 +78,7 @@ def _output_size(
     params: Mapping[str, object], rules: ModelRules, images: Sequence[UploadFile]
 ) -> tuple[int, int]:
     size = params.get("size")
-    if isinstance(size, str) and (dimensions := parse_size(size)):
+    if isinstance(size, str) and (dimensions := parse_size(size)) and _drawable(*dimensions):
         return dimensions
     first = images[0].info if images else None
     if not rules.gpt_options or first is None or not first.width:
@@ -84,6 +89,10 @@ def _output_size(
     if width > height * 1.2:
         return 1536, 1024
     return (1024, 1536) if height > width * 1.2 else (1024, 1024)
+
+
+def _drawable(width: int, height: int) -> bool:
+    return 0 < width <= _MAX_EDGE and 0 < height <= _MAX_EDGE and width * height <= _MAX_PIXELS
 
 
 def plan_images(accepted: AcceptedRequest, endpoint: EndpointName) -> RenderPlan:

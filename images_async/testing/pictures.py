@@ -57,11 +57,12 @@ _BAND_SHARE = 0.28  # of the height, for the prompt's words
 _TEXT_SHARE = 0.1  # type size, of the shorter edge
 _MIN_TYPE = 10
 _MAX_LINES = 2
-_DRAWN_CACHE = 16
 
 
 def _digest(*parts: object) -> bytes:
-    return hashlib.sha256("\0".join(str(part) for part in parts).encode()).digest()
+    # "surrogatepass": a prompt given straight to these functions may hold a lone surrogate.
+    text = "\0".join(str(part) for part in parts)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 def _colour(hue: float, saturation: float, value: float) -> RGB:
@@ -272,25 +273,6 @@ def _shapes_layer(
     return small if scale == 1 else small.resize(size, Image.Resampling.NEAREST)
 
 
-@functools.lru_cache(maxsize=_DRAWN_CACHE)
-def _generated(
-    prompt: str, width: int, height: int, index: int, count: int, quality: str, transparent: bool
-) -> Image.Image:
-    shape_count, scale = _DETAIL.get(quality, _DETAIL["high"])
-    composition = _composition(prompt, index, shape_count)
-    small_size = (max(1, width // scale), max(1, height // scale))
-    if transparent:
-        base = Image.new("RGBA", small_size, (0, 0, 0, 0))
-    else:
-        base = _gradient(composition.top, composition.bottom, *small_size)
-    picture = _shapes_layer(composition, base, (width, height), scale)
-    dark_band = _luminance(composition.bottom) > 110 or transparent
-    _draw_band(picture, composition.text, dark=dark_band)
-    if count > 1:
-        _draw_badge(picture, f"{index + 1}/{count}")
-    return picture
-
-
 def generated_picture(
     prompt: str,
     width: int,
@@ -306,7 +288,21 @@ def generated_picture(
     RGB, or RGBA with a fully transparent background (alpha 0 around the shapes and the
     band) when ``transparent``.
     """
-    return _generated(prompt, width, height, index, count, quality, transparent).copy()
+    # Drawn afresh every time: drawing costs about what encoding does, and a cache of
+    # pictures up to 3840x2160 would hold hundreds of megabytes in a long-running server.
+    shape_count, scale = _DETAIL.get(quality, _DETAIL["high"])
+    composition = _composition(prompt, index, shape_count)
+    small_size = (max(1, width // scale), max(1, height // scale))
+    if transparent:
+        base = Image.new("RGBA", small_size, (0, 0, 0, 0))
+    else:
+        base = _gradient(composition.top, composition.bottom, *small_size)
+    picture = _shapes_layer(composition, base, (width, height), scale)
+    dark_band = _luminance(composition.bottom) > 110 or transparent
+    _draw_band(picture, composition.text, dark=dark_band)
+    if count > 1:
+        _draw_badge(picture, f"{index + 1}/{count}")
+    return picture
 
 
 # --- edits and variations ------------------------------------------------------------------
@@ -453,12 +449,13 @@ def variation_picture(image: bytes, width: int, height: int, *, index: int = 0) 
 def partial_pictures(final: Image.Image, count: int) -> list[Image.Image]:
     """``count`` partial images on the way to ``final``: pixelated, finer with each index.
 
-    The last has 32 blocks across the shorter edge, each earlier one half as many.
+    The last has 32 blocks across the shorter edge, each earlier one half as many (and
+    never fewer than one).
     """
     width, height = final.size
     partials = []
     for step in range(count):
-        cells = 32 // 2 ** (count - 1 - step)
+        cells = max(1, 32 >> (count - 1 - step))
         block = max(1, min(width, height) // cells)
         small = final.resize(
             (max(1, width // block), max(1, height // block)), Image.Resampling.BOX

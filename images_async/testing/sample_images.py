@@ -3,8 +3,9 @@
 This module owns the sample files tests send: :func:`solid_png` (one colour),
 :func:`png_from_rows` (pixels given row by row), :func:`encoded_image` (a small picture in
 any of the API's formats) and :func:`image_size` to read a file's dimensions. They are
-encoded with Pillow, so the emulator decodes them like any real upload; the same arguments
-always give the same bytes with a given Pillow.
+encoded as the emulator encodes its answers
+(:func:`~images_async.testing.pictures.encode_picture`), so the emulator decodes them like
+any real upload; the same arguments always give the same bytes with a given Pillow.
 
 :func:`jpeg_header_bytes` and :func:`webp_header_bytes` are different on purpose: a
 well-formed header with the dimensions asked for and no picture. They exist for the
@@ -14,11 +15,12 @@ limit, costs nothing); the emulator, which decodes uploads, refuses them as unde
 
 from __future__ import annotations
 
-import io
 import struct
 from collections.abc import Iterable
 from typing import Literal
 
+from .._imageinfo import inspect_image
+from ._image_codec import encode_picture
 from ._pillow import Image
 
 __all__ = [
@@ -52,7 +54,7 @@ def solid_png(
     _check_dimension("width", width, _PNG_MAX_DIMENSION)
     _check_dimension("height", height, _PNG_MAX_DIMENSION)
     picture = Image.new("RGBA" if alpha else "RGB", (width, height), rgba if alpha else rgba[:3])
-    return _encode(picture, "png")
+    return encode_picture(picture, "png")
 
 
 def png_from_rows(width: int, height: int, rows: Iterable[bytes], *, alpha: bool = True) -> bytes:
@@ -71,7 +73,7 @@ def png_from_rows(width: int, height: int, rows: Iterable[bytes], *, alpha: bool
             raise ValueError(f"row {number} has {len(row)} bytes, expected {stride}")
     data = b"".join(listed)
     picture = Image.frombytes("RGBA" if alpha else "RGB", (width, height), data)
-    return _encode(picture, "png")
+    return encode_picture(picture, "png")
 
 
 def encoded_image(
@@ -101,28 +103,19 @@ def encoded_image(
     if keep_alpha:
         # A clear corner, so the alpha channel is used (WEBP drops an unused one).
         picture.paste((0, 0, 0, 0), (0, 0, max(1, width // 4), max(1, height // 4)))
-    return _encode(picture, image_format, quality=quality)
+    return encode_picture(picture, image_format, compression=quality)
 
 
 def image_size(data: bytes) -> tuple[int, int]:
-    """``(width, height)`` of a PNG, JPEG or WEBP file; `ValueError` for anything else."""
-    try:
-        with Image.open(io.BytesIO(data), formats=("PNG", "JPEG", "WEBP")) as picture:
-            width, height = picture.size
-    except (OSError, SyntaxError) as exc:  # Pillow's "cannot identify image file" and kin
-        raise ValueError(f"not a PNG, JPEG or WEBP file: {exc}") from None
-    return width, height
+    """``(width, height)`` of a PNG, JPEG or WEBP file; `ValueError` for anything else.
 
-
-def _encode(picture: Image.Image, image_format: ImageFormat, *, quality: int = 90) -> bytes:
-    buffer = io.BytesIO()
-    if image_format == "png":
-        picture.save(buffer, "PNG", compress_level=1)
-    elif image_format == "jpeg":
-        picture.save(buffer, "JPEG", quality=quality)
-    else:
-        picture.save(buffer, "WEBP", quality=quality, method=0)
-    return buffer.getvalue()
+    Only the header is read, as the client reads it, so a header-only file of any size
+    (:func:`jpeg_header_bytes`) has one too; nothing is decoded.
+    """
+    info = inspect_image(data)
+    if info is None or info.width is None or info.height is None:
+        raise ValueError("not a PNG, JPEG or WEBP file with a size in its header")
+    return info.width, info.height
 
 
 # --- header-only files, for the client's header checks --------------------------------------
