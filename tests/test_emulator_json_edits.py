@@ -19,10 +19,10 @@ import pytest
 from aiohttp import web
 from openapi_schema import check_json_request, check_json_response, check_stream_event
 from plugins.api_server import serving
+from plugins.expected_pictures import expected_edit
 from yarl import URL
 
 from images_async.testing import Emulator, EmulatorConfig, run_emulator_in_thread
-from images_async.testing.pictures import edited_picture, encode_picture
 from images_async.testing.sample_images import image_size, solid_png
 
 API_KEY = "sk-test-json-edits-0123456789"
@@ -32,23 +32,6 @@ PROMPT = "add a red hat"
 PICTURE = solid_png(64, 64, (20, 120, 200, 255))
 OTHER = solid_png(64, 64, (200, 40, 40, 255))
 MASK = solid_png(64, 64, (0, 0, 0, 0))
-
-
-def expected_edit(
-    prompt: str,
-    width: int,
-    height: int,
-    *,
-    mask: bytes | None,
-    count: int = 1,
-    quality: str = "high",
-) -> bytes:
-    """The PNG the emulator answers first for an edit of ``PICTURE`` (RGBA: it stays RGBA)
-    asking for ``count`` images of ``quality``."""
-    picture = edited_picture(
-        PICTURE, prompt, width, height, mask=mask, count=count, quality=quality
-    )
-    return encode_picture(picture, "png")
 
 
 def data_url(content: bytes, media_type: str = "image/png") -> str:
@@ -116,7 +99,7 @@ async def test_a_data_url_edit_draws_what_a_multipart_edit_of_the_same_image_dra
         item["b64_json"] for item in multipart["data"]
     ]
     assert answer["usage"] == multipart["usage"]
-    assert first_image(answer) == expected_edit(PROMPT, 1024, 1024, mask=None, count=2)
+    assert first_image(answer) == expected_edit(PICTURE, PROMPT, 1024, 1024, mask=None, count=2)
 
 
 async def test_file_ids_and_a_mask_resolve_from_the_files_store(
@@ -135,7 +118,9 @@ async def test_file_ids_and_a_mask_resolve_from_the_files_store(
     check_json_request("createImageEdit", {"model": "gpt-image-1", "prompt": PROMPT, **request})
     check_json_response("createImageEdit", answer)
     assert image_size(first_image(answer)) == (1536, 1024)
-    assert first_image(answer) == expected_edit(PROMPT, 1536, 1024, mask=MASK, quality="low")
+    assert first_image(answer) == expected_edit(
+        PICTURE, PROMPT, 1536, 1024, mask=MASK, quality="low"
+    )
     # Both images count as input, as in a multipart edit of two files.
     assert answer["usage"]["input_tokens_details"]["image_tokens"] == 2 * (65 + 129)
 
@@ -201,7 +186,7 @@ async def test_a_loopback_url_is_downloaded(
 
     assert status == 200, answer
     assert seen == ["/picture.png"]
-    assert first_image(answer) == expected_edit(PROMPT, 1024, 1024, mask=None)
+    assert first_image(answer) == expected_edit(PICTURE, PROMPT, 1024, 1024, mask=None)
 
 
 async def test_a_url_on_the_ipv6_loopback_is_downloaded(
@@ -409,7 +394,7 @@ def test_the_openai_sdk_posts_a_json_edit_of_an_uploaded_file(sdk_emulator: Emul
 
     [image] = result.data or []
     assert image.b64_json is not None
-    assert base64.b64decode(image.b64_json) == expected_edit(PROMPT, 1024, 1024, mask=None)
+    assert base64.b64decode(image.b64_json) == expected_edit(PICTURE, PROMPT, 1024, 1024, mask=None)
     assert refused.value.status_code == 400
     edit = sdk_emulator.requests[1]
     assert edit.headers["Content-Type"].startswith("application/json")

@@ -18,6 +18,7 @@ import pytest
 import yaml
 from openapi_schema import SPEC_PATH, check_json_request
 from plugins.api_server import API_KEY, TINY_PNG, FakeImagesAPI, Reply
+from plugins.expected_pictures import expected_edit
 from plugins.threaded_server import ThreadedImagesAPI
 
 from images_async import (
@@ -34,7 +35,6 @@ from images_async import (
 )
 from images_async._endpoints import ENDPOINTS
 from images_async.testing import Emulator, EmulatorConfig
-from images_async.testing.pictures import edited_picture, encode_picture
 from images_async.testing.sample_images import jpeg_header_bytes, solid_png, webp_header_bytes
 
 URL = "https://images.example.invalid/cat.png"
@@ -469,23 +469,6 @@ PICTURE = solid_png(64, 64, (20, 120, 200, 255))
 MASK = solid_png(64, 64, (0, 0, 0, 0))
 
 
-def expected_edit(
-    prompt: str,
-    width: int,
-    height: int,
-    *,
-    mask: bytes | None,
-    count: int = 1,
-    quality: str = "high",
-) -> bytes:
-    """The PNG the emulator answers first for an edit of ``PICTURE`` (RGBA: it stays RGBA)
-    asking for ``count`` images of ``quality``."""
-    picture = edited_picture(
-        PICTURE, prompt, width, height, mask=mask, count=count, quality=quality
-    )
-    return encode_picture(picture, "png")
-
-
 @pytest.fixture
 async def emulated() -> AsyncIterator[tuple[Emulator, AsyncImages]]:
     """An emulator that knows one key, and a client of it."""
@@ -511,7 +494,7 @@ async def test_an_edit_by_data_url_draws_what_the_same_files_draw(
     by_upload = await images.edit(image=PICTURE, mask=MASK, **arguments)
     pictures = [image.decode() for image in by_reference.data]
     assert pictures == [image.decode() for image in by_upload.data]
-    assert pictures[0] == expected_edit("a red hat", 1024, 1024, mask=MASK, count=2)
+    assert pictures[0] == expected_edit(PICTURE, "a red hat", 1024, 1024, mask=MASK, count=2)
 
 
 async def test_file_ids_of_files_uploaded_to_the_emulator_are_edited(
@@ -532,7 +515,7 @@ async def test_file_ids_of_files_uploaded_to_the_emulator_are_edited(
         image={"file_id": image_id}, mask=FileID(mask_id), prompt="p", size="1536x1024"
     )
     assert emulator.requests[-1].params["mask"] == {"file_id": mask_id}
-    expected = expected_edit("p", 1536, 1024, mask=MASK)
+    expected = expected_edit(PICTURE, "p", 1536, 1024, mask=MASK)
     assert response.data[0].decode() == expected
 
 
@@ -546,7 +529,7 @@ async def test_run_many_edits_by_reference_on_the_emulator(
     ]
     outcomes = [o async for o in images.run_many(requests, ordered=True, concurrency=2)]
     assert [o.unwrap().data[0].decode() for o in outcomes] == [
-        expected_edit(f"hat {i}", 1024, 1024, mask=None) for i in range(3)
+        expected_edit(PICTURE, f"hat {i}", 1024, 1024, mask=None) for i in range(3)
     ]
     edits = [r for r in emulator.requests if r.path == "/v1/images/edits"]
     assert sorted(str(r.params["prompt"]) for r in edits) == ["hat 0", "hat 1", "hat 2"]
