@@ -522,19 +522,14 @@ def test_the_splitter_leaves_other_b64_json_values_alone() -> None:
         assert payloads == {}
 
 
-@pytest.mark.parametrize(
-    ("text", "cuts"),
-    [(b"0000=", [4]), (b"0000====", [5]), (b"0000==", []), (b"0000==0000", [6]), (b"0000=0", [4])],
-)
-def test_base64_in_pieces_treats_padding_after_whole_groups_as_the_whole_decode(
-    text: bytes, cuts: list[int]
-) -> None:
-    # The strict decoder accepts "=" runs after whole unpadded groups, and nothing after them.
-    decoder = Base64Pieces()
+def whole_and_pieces(text: bytes, cuts: list[int]) -> tuple[bytes | None, bytes | None]:
+    """``text`` decoded whole by ``Image.decode()``, and in pieces cut at ``cuts``; None
+    where it is refused (the pieces' refusal is what the client turns into ImageDecodeError)."""
     try:
         whole: bytes | None = Image(b64_payload=text).decode()
     except ImageDecodeError:
         whole = None
+    decoder = Base64Pieces()
     try:
         pieces: bytes | None = b"".join(
             piece
@@ -543,6 +538,18 @@ def test_base64_in_pieces_treats_padding_after_whole_groups_as_the_whole_decode(
         ) + b"".join(decoder.finish())
     except binascii.Error:
         pieces = None
+    return whole, pieces
+
+
+@pytest.mark.parametrize(
+    ("text", "cuts"),
+    [(b"0000=", [4]), (b"0000====", [5]), (b"0000==", []), (b"0000==0000", [6]), (b"0000=0", [4])],
+)
+def test_base64_in_pieces_treats_padding_after_whole_groups_as_the_whole_decode(
+    text: bytes, cuts: list[int]
+) -> None:
+    # The strict decoder accepts "=" runs after whole unpadded groups, and nothing after them.
+    whole, pieces = whole_and_pieces(text, cuts)
     assert pieces == whole
 
 
@@ -556,18 +563,5 @@ def test_base64_in_pieces_accepts_and_refuses_what_the_whole_decode_does(
     data: st.DataObject, text: bytes
 ) -> None:
     cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=6)))
-    decoder = Base64Pieces()
-    try:
-        whole: bytes | None = Image(b64_payload=text).decode()
-    except ImageDecodeError:
-        whole = None
-    try:
-        pieces = b"".join(
-            piece
-            for start, end in itertools.pairwise([0, *cuts, len(text)])
-            for piece in decoder.feed(text[start:end])
-        )
-        pieces += b"".join(decoder.finish())
-    except binascii.Error:
-        pieces = None  # what the client turns into ImageDecodeError
+    whole, pieces = whole_and_pieces(text, cuts)
     assert pieces == whole
