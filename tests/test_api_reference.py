@@ -2,8 +2,8 @@
 every public name and member has a docstring for it to show.
 
 Public names are the ``__all__`` of ``images_async``, of ``images_async.testing`` and of
-its public modules of pictures (``pictures``, ``sample_images``). A
-name is in the reference when ``docs/api.md`` has an autodoc (or ``py:``) directive for it.
+its public modules of pictures (``pictures``, ``sample_images``). A name is in the
+reference when ``docs/api.md`` has an autodoc (or ``py:``) directive for it.
 A class's members are its public methods, properties and attrs fields, including those it
 inherits from other classes of the package (not those of ``object``, ``Exception`` or
 attrs): methods and properties carry a docstring, fields a docstring on the line after
@@ -43,11 +43,6 @@ ENTRY = re.compile(
     r"\s+([\w.]+)",
     re.MULTILINE,
 )
-
-#: Members of ``images_async.testing`` that have no docstring yet, by public name: their
-#: tests xfail while exactly these lack one, and fail once one of them gets its docstring
-#: (remove it here then) or another member lacks one.
-UNDOCUMENTED_TESTING_MEMBERS: dict[str, list[str]] = {}
 
 
 def reference_entries() -> set[str]:
@@ -168,15 +163,8 @@ def test_public_name_and_its_members_have_docstrings(
     # Its own docstring, not one inherited from a base class.
     own_doc = vars(value).get("__doc__") if isinstance(value, type) else value.__doc__
     assert (own_doc or "").strip(), f"{name} has no docstring"
-    if not isinstance(value, type):
-        return
-    missing = undocumented_members(value)
-    known = UNDOCUMENTED_TESTING_MEMBERS.get(name) if namespace is images_async.testing else None
-    if known:
-        # Exactly the known gaps: a new one fails, and so does one that got its docstring.
-        assert missing == known
-        pytest.xfail(f"no docstring yet: {', '.join(known)}")
-    assert missing == []
+    if isinstance(value, type):
+        assert undocumented_members(value) == []
 
 
 SAMPLE_MODULE = '''

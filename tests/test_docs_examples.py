@@ -2,11 +2,13 @@
 
 Each ```` ```python ```` block of ``docs/*.md`` is a complete program: it runs in a
 subprocess of its own, with the environment of a user whose ``OPENAI_BASE_URL`` points at an
-emulator (served once for this module, on a thread). The blocks of one page run in order in
-one directory, which starts with the sample files the pages use (``otter.png``,
-``mask.png``...), so a block may open a file an earlier block wrote. A block fails its test
-when it exits non-zero, runs longer than a minute, writes to stderr without the page saying
-it may, or prints other than the ``output`` block after it shows. Markers (see
+emulator (served once for this module, on a thread) and whose ``COMPANY_PROXY_URL`` (the
+proxies page's own setting) names a forward proxy to that emulator. The blocks of one page
+run in order in one directory, which starts with the sample files the pages use
+(``otter.png``, ``mask.png``...), so a block may open a file an earlier block wrote. A
+block fails its test when it exits non-zero, runs longer than a minute, writes to stderr
+without the page saying it may, or prints other than the ``output`` block after it shows.
+Markers (see
 :mod:`plugins.doc_examples`) turn a block into a pytest module, a ```` ```bash ```` block
 into a shell script that runs, or skip it, with a reason.
 
@@ -15,7 +17,7 @@ alone, a block first runs the blocks before it on its page, so it finds what the
 
 Pages that describe the code in detail are also checked against it: the command-line page
 lists exactly the options ``images-async COMMAND --help`` shows, and the errors page places
-every public exception in its tree.
+every public exception in its tree, under the classes it derives from.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from plugins.doc_examples import (
     runnable_blocks,
     sample_files,
 )
+from plugins.forward_proxy import ForwardProxy, in_background
+from yarl import URL
 
 import images_async
 from images_async.testing import Emulator, run_emulator_in_thread
@@ -50,6 +54,9 @@ BLOCK_TIMEOUT = 60.0
 API_KEY = "sk-docs-example-key-0000"
 AZURE_API_KEY = "azure-docs-example-key"
 API_VERSION = "2025-04-01-preview"
+#: The variable the proxies page reads its proxy's URL from (a setting of the user's program,
+#: not one images-async reads).
+PROXY_SETTING = "COMPANY_PROXY_URL"
 
 #: Variables of the test's own environment a user's example must not inherit.
 DROPPED_PREFIXES = ("OPENAI_", "AZURE_OPENAI_", "PYTEST_", "PYTHONWARNINGS", "COV_")
@@ -66,10 +73,11 @@ class PageDirectory:
 
 @attrs.define
 class Workspace:
-    """The environment the examples run in, and one directory per page."""
+    """The environment the examples run in, the proxy it names, and one directory per page."""
 
     environment: dict[str, str]
     root: Path
+    proxy: ForwardProxy
     directories: dict[str, PageDirectory] = attrs.field(factory=dict)
 
     def directory(self, page: str) -> PageDirectory:
@@ -83,9 +91,10 @@ class Workspace:
         return self.directories[page]
 
 
-def user_environment(base_url: str, azure_endpoint: str) -> dict[str, str]:
+def user_environment(base_url: str, azure_endpoint: str, proxy_url: str) -> dict[str, str]:
     """This process's environment without API, proxy or pytest settings, plus the example
-    settings: the key, the emulator as the API (and as Azure), the venv's tools on PATH."""
+    settings: the key, the emulator as the API (and as Azure), the proxies page's proxy, the
+    venv's tools on PATH."""
     environment = {
         name: value
         for name, value in os.environ.items()
@@ -99,16 +108,20 @@ def user_environment(base_url: str, azure_endpoint: str) -> dict[str, str]:
         OPENAI_API_VERSION=API_VERSION,
         PATH=os.pathsep.join([str(Path(sys.executable).parent), environment.get("PATH", "")]),
     )
+    environment[PROXY_SETTING] = proxy_url
     return environment
 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """One emulator for the whole module, and the pages' directories."""
+    """One emulator for the whole module, a forward proxy to it, and the pages' directories."""
     emulator = Emulator()
     with run_emulator_in_thread(emulator) as base_url:
-        environment = user_environment(base_url, emulator.azure_endpoint)
-        yield Workspace(environment, tmp_path_factory.mktemp("docs-examples"))
+        port = URL(base_url).port
+        assert port is not None
+        with in_background(ForwardProxy(port)) as proxy:
+            environment = user_environment(base_url, emulator.azure_endpoint, proxy.url)
+            yield Workspace(environment, tmp_path_factory.mktemp("docs-examples"), proxy)
 
 
 def command(block: Block, directory: Path, scripts: Path) -> list[str]:
@@ -215,6 +228,17 @@ def test_example_runs(block: Block, workspace: Workspace) -> None:
         pytest.fail(problem, pytrace=False)
 
 
+def test_the_proxy_example_goes_through_the_proxy(workspace: Workspace) -> None:
+    [block] = [b for b in BLOCKS if b.page == "proxies.md" and PROXY_SETTING in b.code]
+    before = len(workspace.proxy.requests)
+
+    problem = failure(block, run(block, workspace))
+
+    assert problem is None
+    # Its one call, a generation answered inline (saving it fetches nothing).
+    assert [r.method for r in workspace.proxy.requests[before:]] == ["POST"]
+
+
 # -- the markers ---------------------------------------------------------------------------
 
 
@@ -307,8 +331,28 @@ def test_blocks_are_found_with_their_lines_and_markers(tmp_path: Path) -> None:
         ("page.md:22", "text", "1\n", None),
     ]
     assert blocks[0].stderr_ok
-    assert blocks[0].expected_output == "1\n"
+    assert blocks[0].expected_output is None  # other blocks stand between it and the output
     assert [marker.line for marker in stray] == [13]
+
+
+def test_an_output_block_shows_only_the_example_right_before_it(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\nprint(1)\n```\n\n```text\nnot run\n```\n\n"
+        "<!-- example: output -->\n```text\n1\n```\n\n"
+        "<!-- example: not run — needs an account -->\n```python\nprint(2)\n```\n\n"
+        "<!-- example: output -->\n```text\n2\n```\n\n"
+        "```python\nprint(3)\n```\n\n<!-- example: output -->\n```text\n3\n```\n",
+        encoding="utf-8",
+    )
+
+    blocks, _ = page_blocks(page)
+
+    assert [(b.line, b.expected_output) for b in blocks if b.mode] == [
+        (1, None),  # a plain text block stands between it and the output block
+        (15, None),  # skipped: what the page shows would never be checked
+        (24, "3\n"),
+    ]
 
 
 def test_output_other_than_the_page_shows_fails_the_example() -> None:
@@ -403,3 +447,28 @@ def test_errors_page_places_every_exception_in_the_tree() -> None:
     assert len(exceptions) >= 25
     assert sorted(set(exceptions) - in_tree) == []
     assert sorted(in_tree - set(exceptions)) == []
+
+
+#: One entry of the errors page's tree: its indent, its name, and the builtin it also is.
+TREE_ENTRY = re.compile(
+    r"^(?P<indent>[│ ]*)(?P<branch>[├└]── )?(?P<name>\w+)(?: \(also (?P<also>\w+)\))?"
+)
+
+
+def test_errors_page_tree_shows_each_exceptions_bases() -> None:
+    [tree] = [b.code for b in page_blocks(DOCS / "errors.md")[0] if "ImagesError\n" in b.code]
+    ancestors: list[str] = []
+    wrong: list[str] = []
+    for line in tree.splitlines():
+        entry = TREE_ENTRY.match(line)
+        assert entry is not None, line
+        depth = len(entry["indent"]) // 4 + (entry["branch"] is not None)
+        ancestors = ancestors[:depth]
+        parent = ancestors[-1] if ancestors else "Exception"
+        shown = [parent, entry["also"]] if entry["also"] else [parent]
+        bases = [base.__name__ for base in getattr(images_async, entry["name"]).__bases__]
+        if bases != shown:
+            wrong.append(f"{entry['name']}: the page shows {shown}, the class has {bases}")
+        ancestors.append(entry["name"])
+
+    assert wrong == []

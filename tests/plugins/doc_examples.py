@@ -9,8 +9,9 @@ A block is a fenced code block with its page and the line of its opening fence. 
 * ``stderr-ok`` — the block may write to stderr (its logging is the point);
 * ``azure`` — a shell block that runs with ``AZURE_OPENAI_ENDPOINT`` set (see below);
 * ``not run — REASON`` — skipped, and the reason is required;
-* ``output`` — on a ```` ```text ```` block: what the example run last before it on the
-  page prints, exactly, so a page never shows output the code no longer gives.
+* ``output`` — on a ```` ```text ```` block: what the example right before it prints,
+  exactly, so a page never shows output the code no longer gives (after a block that does
+  not run, it shows nothing checked, and the page is reported).
 
 Several markers go in one comment, separated by commas (``<!-- example: shell, stderr-ok
 -->``). Every other ```` ```python ```` block runs as a script.
@@ -168,14 +169,14 @@ def page_blocks(page: Path) -> tuple[list[Block], list[Marker]]:
 
 
 def _with_expected_outputs(blocks: list[Block]) -> list[Block]:
-    """``blocks``, each runnable one given the ``output`` block that follows it, if any."""
-    last_run: int | None = None
-    for index, block in enumerate(blocks):
-        if block.mode is not None:
-            last_run = index
-        elif block.shows_output and last_run is not None:
-            blocks[last_run] = attrs.evolve(blocks[last_run], expected_output=block.code)
-            last_run = None  # one output block per example
+    """``blocks``, each example that runs given the ``output`` block right after it, if any.
+
+    Only the very next block counts: an output block after a skipped example, or after a
+    block that never runs, would show what no test checks."""
+    for index in range(1, len(blocks)):
+        example = blocks[index - 1]
+        if blocks[index].shows_output and example.mode and example.skip_reason is None:
+            blocks[index - 1] = attrs.evolve(example, expected_output=blocks[index].code)
     return blocks
 
 
