@@ -171,6 +171,24 @@ def _polygon(kind: str, cx: float, cy: float, r: float, turn: int) -> list[tuple
     ]
 
 
+def _rounded_rectangle(
+    draw: ImageDraw.ImageDraw,
+    box: tuple[float, float, float, float],
+    *,
+    radius: float,
+    fill: tuple[int, ...],
+    outline: tuple[int, ...] | None = None,
+    width: int = 1,
+) -> None:
+    """``draw.rounded_rectangle``, or a plain rectangle where the box is too small to round:
+    Pillow before 10.2 fails on a box narrower than its rounded corners and a pixel."""
+    left, top, right, bottom = box
+    if radius < 1 or min(right - left, bottom - top) < 2 * radius + 2:
+        draw.rectangle(box, fill=fill, outline=outline, width=width)
+        return
+    draw.rounded_rectangle(box, radius=radius, fill=fill, outline=outline, width=width)
+
+
 def _draw_shape(
     draw: ImageDraw.ImageDraw, shape: _Shape, area: tuple[int, int], outline: bool
 ) -> None:
@@ -184,13 +202,14 @@ def _draw_shape(
     if shape.kind == "circle":
         draw.ellipse(box, fill=fill, outline=ink if edge else None, width=edge)
     elif shape.kind == "square":
-        draw.rounded_rectangle(
-            box, radius=r / 5, fill=fill, outline=ink if edge else None, width=edge
+        _rounded_rectangle(
+            draw, box, radius=r / 5, fill=fill, outline=ink if edge else None, width=edge
         )
     elif shape.kind == "ring":
         draw.ellipse(box, outline=fill, width=max(2, round(r / 3)))
     elif shape.kind == "bar":
-        draw.rounded_rectangle(
+        _rounded_rectangle(
+            draw,
             (cx - r * 1.6, cy - r / 3, cx + r * 1.6, cy + r / 3),
             radius=r / 4,
             fill=fill,
@@ -254,7 +273,7 @@ def _draw_badge(picture: Image.Image, label: str) -> None:
     left = right - font.getlength(label) - size * 0.6
     box = (left, size // 3, right, size // 3 + size * 1.3)
     fill = (20, 20, 28) if picture.mode == "RGB" else (20, 20, 28, 255)
-    draw.rounded_rectangle(box, radius=size // 3, fill=fill)
+    _rounded_rectangle(draw, box, radius=size // 3, fill=fill)
     draw.text((left + size * 0.3, size // 3 + size * 0.12), label, font=font, fill=(255, 255, 255))
 
 
