@@ -378,13 +378,17 @@ async def test_a_bad_create_request_is_a_400_in_the_api_shape(
         ) as response:
             assert response.status == 400
             error = (await response.json())["error"]
-        async with http.get(f"{emulator.base_url}/batches?limit=0", headers=auth) as response:
-            assert response.status == 400
-            assert (await response.json())["error"]["param"] == "limit"
+        # Zero, and a number of more digits than int() takes (no 500 either way).
+        for limit in ("0", "9" * 5000):
+            url = f"{emulator.base_url}/batches?limit={limit}"
+            async with http.get(url, headers=auth) as response:
+                assert response.status == 400
+                assert (await response.json())["error"]["param"] == "limit"
     assert error["param"] == param
     assert error["type"] == "invalid_request_error"
     assert API_KEY not in error["message"]
     assert [(c.path, c.status) for c in emulator.requests[1:]] == [
+        ("/v1/batches", 400),
         ("/v1/batches", 400),
         ("/v1/batches", 400),
     ]

@@ -45,7 +45,7 @@ from ._batch_lines import (
 from ._bodies import UNPARSEABLE_JSON, RequestBody
 from ._config import EmulatorConfig
 from ._file_store import FileStore
-from ._responses import APIError, PlannedResponse, bad_request, encode_json
+from ._responses import APIError, PlannedResponse, bad_request, json_answer, list_page
 
 __all__ = ["BatchCall", "Batches", "StoredBatch", "batch_object"]
 
@@ -195,11 +195,11 @@ class Batches:
         task = asyncio.get_running_loop().create_task(self._work(batch, call.config))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return _json(batch_object(batch))
+        return json_answer(batch_object(batch))
 
     def retrieve(self, batch_id: str) -> PlannedResponse:
         """``GET /batches/{batch_id}``: the batch as it stands now."""
-        return _json(batch_object(self._require(batch_id)))
+        return json_answer(batch_object(self._require(batch_id)))
 
     def cancel(self, batch_id: str) -> PlannedResponse:
         """``POST /batches/{batch_id}/cancel``: ask a running batch to stop (409 when done)."""
@@ -212,7 +212,7 @@ class Batches:
             raise APIError(
                 409, f"Cannot cancel a batch with status {batch.status!r}.", code="invalid_state"
             )
-        return _json(batch_object(batch))
+        return json_answer(batch_object(batch))
 
     def listing(self, query: Mapping[str, str]) -> PlannedResponse:
         """``GET /batches``: a page of batches, newest first."""
@@ -220,27 +220,22 @@ class Batches:
             raise bad_request(
                 f"Unknown parameter: '{unknown[0]}'.", unknown[0], "unknown_parameter"
             )
-        limit = _list_limit(query.get("limit"))
-        batches = list(reversed(self._batches.values()))
-        after = query.get("after")
-        if after is not None:
-            position = next((i for i, b in enumerate(batches) if b.id == after), None)
-            if position is None:
-                raise bad_request(
-                    f"Invalid value for 'after': no batch {after!r} in this list.",
-                    "after",
-                    "invalid_value",
-                )
-            batches = batches[position + 1 :]
-        page = batches[:limit]
+        newest_first = list(reversed(self._batches.values()))
+        page, has_more = list_page(
+            newest_first,
+            query,
+            noun="batch",
+            default_limit=_DEFAULT_LIST_LIMIT,
+            max_limit=_MAX_LIST_LIMIT,
+        )
         document: dict[str, object] = {
             "object": "list",
             "data": [batch_object(b) for b in page],
-            "has_more": len(batches) > limit,
+            "has_more": has_more,
         }
         if page:
             document.update(first_id=page[0].id, last_id=page[-1].id)
-        return _json(document)
+        return json_answer(document)
 
     def newest(self, limit: int) -> list[dict[str, object]]:
         """The ``limit`` newest batches as the API describes them, newest first (copies:
@@ -437,20 +432,3 @@ def _output_expiry(value: object) -> int | None:
             "invalid_value",
         )
     return seconds
-
-
-def _list_limit(text: str | None) -> int:
-    if text is None:
-        return _DEFAULT_LIST_LIMIT
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= _MAX_LIST_LIMIT:
-        raise bad_request(
-            f"Invalid value for 'limit': {text!r}; expected an integer from 1 to "
-            f"{_MAX_LIST_LIMIT}.",
-            "limit",
-            "invalid_value",
-        )
-    return int(text)
-
-
-def _json(document: object) -> PlannedResponse:
-    return PlannedResponse(status=200, body=encode_json(document))

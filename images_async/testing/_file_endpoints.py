@@ -26,7 +26,7 @@ import attrs
 from ._bodies import RequestBody
 from ._config import EmulatorConfig
 from ._file_store import FILE_PURPOSES, FileStore, file_object
-from ._responses import APIError, PlannedResponse, bad_request, encode_json
+from ._responses import APIError, PlannedResponse, bad_request, json_answer, list_page
 
 __all__ = ["FileCall", "FileEndpoints"]
 
@@ -109,11 +109,11 @@ class FileEndpoints:
             max_file_bytes=min(limit, config.max_file_bytes),
             max_stored_bytes=config.max_stored_file_bytes,
         )
-        return _json(file_object(stored))
+        return json_answer(file_object(stored))
 
     def retrieve(self, file_id: str) -> PlannedResponse:
         """``GET /files/{file_id}``: the file's ``OpenAIFile``."""
-        return _json(file_object(self.store.require(file_id)))
+        return json_answer(file_object(self.store.require(file_id)))
 
     def content(self, file_id: str) -> PlannedResponse:
         """``GET /files/{file_id}/content``: the bytes as uploaded."""
@@ -125,7 +125,7 @@ class FileEndpoints:
     def delete(self, file_id: str) -> PlannedResponse:
         """``DELETE /files/{file_id}``: forget the file."""
         stored = self.store.delete(file_id)
-        return _json({"id": stored.id, "object": "file", "deleted": True})
+        return json_answer({"id": stored.id, "object": "file", "deleted": True})
 
     def listing(self, query: Mapping[str, str]) -> PlannedResponse:
         """``GET /files``: a page of files, newest first unless ``order=asc``."""
@@ -133,7 +133,6 @@ class FileEndpoints:
             raise bad_request(
                 f"Unknown parameter: '{unknown[0]}'.", unknown[0], "unknown_parameter"
             )
-        limit = _list_limit(query.get("limit"))
         order = query.get("order", "desc")
         if order not in ("asc", "desc"):
             raise bad_request(
@@ -146,30 +145,18 @@ class FileEndpoints:
         # The store keeps upload order, which is created_at order with ties kept in place.
         if order == "desc":
             files.reverse()
-        after = query.get("after")
-        if after is not None:
-            position = next((i for i, f in enumerate(files) if f.id == after), None)
-            if position is None:
-                raise bad_request(
-                    f"Invalid value for 'after': no file {after!r} in this list.",
-                    "after",
-                    "invalid_value",
-                )
-            files = files[position + 1 :]
-        page = files[:limit]
-        return _json(
+        page, has_more = list_page(
+            files, query, noun="file", default_limit=_MAX_LIST_LIMIT, max_limit=_MAX_LIST_LIMIT
+        )
+        return json_answer(
             {
                 "object": "list",
                 "data": [file_object(f) for f in page],
                 "first_id": page[0].id if page else None,
                 "last_id": page[-1].id if page else None,
-                "has_more": len(files) > limit,
+                "has_more": has_more,
             }
         )
-
-
-def _json(document: object) -> PlannedResponse:
-    return PlannedResponse(status=200, body=encode_json(document))
 
 
 def _missing(name: str) -> APIError:
@@ -216,16 +203,3 @@ def _expires_after(texts: Mapping[str, str]) -> int | None:
             "invalid_value",
         )
     return int(seconds)
-
-
-def _list_limit(text: str | None) -> int:
-    if text is None:
-        return _MAX_LIST_LIMIT
-    if not _DIGITS.fullmatch(text) or not 1 <= int(text) <= _MAX_LIST_LIMIT:
-        raise bad_request(
-            f"Invalid value for 'limit': {text!r}; expected an integer from 1 to "
-            f"{_MAX_LIST_LIMIT}.",
-            "limit",
-            "invalid_value",
-        )
-    return int(text)

@@ -3,15 +3,18 @@
 This module owns :class:`PlannedResponse` (status, body, headers, or the events of a
 stream) and :class:`APIError`, the exception every check raises to answer
 ``{"error": {...}}`` like the real service (or like Azure OpenAI's gateway), plus the fixed
-responses of injected status faults and rate limits. Sending is :mod:`._sending`'s business;
-nothing here touches aiohttp.
+responses of injected status faults and rate limits, and the paging of list endpoints
+(``limit`` and ``after``). Sending is :mod:`._sending`'s business; nothing here touches
+aiohttp.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
+from typing import Protocol, TypeVar
 
 import attrs
 
@@ -25,8 +28,13 @@ __all__ = [
     "encode_json",
     "fault_response",
     "from_invalid_request",
+    "json_answer",
+    "list_page",
     "rate_limited",
 ]
+
+#: A whole number as a query parameter: digits only, few enough that ``int`` takes them.
+_QUERY_NUMBER = re.compile(r"[0-9]{1,7}", re.ASCII)
 
 _BAD_GATEWAY_PAGE = (
     b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
@@ -130,3 +138,50 @@ def rate_limited(retry_after: float) -> APIError:
             "retry-after-ms": str(round(retry_after * 1000)),
         },
     )
+
+
+def json_answer(document: object) -> PlannedResponse:
+    """A 200 whose body is ``document`` as JSON."""
+    return PlannedResponse(status=200, body=encode_json(document))
+
+
+class _Listed(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_Item = TypeVar("_Item", bound=_Listed)
+
+
+def list_page(
+    items: Sequence[_Item],
+    query: Mapping[str, str],
+    *,
+    noun: str,
+    default_limit: int,
+    max_limit: int,
+) -> tuple[list[_Item], bool]:
+    """The page of ``items`` (in the list's order) that the query's ``limit`` and ``after``
+    ask for, and whether more follow it; a 400 like the API's for a ``limit`` out of range
+    or an ``after`` naming no ``noun`` of the list."""
+    text = query.get("limit")
+    limit = default_limit if text is None else 0
+    if text is not None and _QUERY_NUMBER.fullmatch(text):
+        limit = int(text)
+    if not 1 <= limit <= max_limit:
+        raise bad_request(
+            f"Invalid value for 'limit': {text!r}; expected an integer from 1 to {max_limit}.",
+            "limit",
+            "invalid_value",
+        )
+    after = query.get("after")
+    if after is not None:
+        position = next((i for i, item in enumerate(items) if item.id == after), None)
+        if position is None:
+            raise bad_request(
+                f"Invalid value for 'after': no {noun} {after!r} in this list.",
+                "after",
+                "invalid_value",
+            )
+        items = items[position + 1 :]
+    return list(items[:limit]), len(items) > limit
