@@ -54,7 +54,7 @@ from ._request_values import EditRequest, GenerateRequest, ImageRequest
 from ._response import RawResponse
 from ._response_info import validation_error
 from ._sending import CallSender
-from ._stored_files import AsyncStoredFiles
+from ._stored_files import AsyncStoredFiles, json_object
 from ._stream_saving import checked_directory
 
 #: Statuses after which a batch changes no more.
@@ -485,12 +485,7 @@ class AsyncBatches:
 
 def _batch_state(raw: RawResponse) -> BatchState:
     """The body as a :class:`BatchState`; other fields are ignored."""
-    try:
-        document = raw.json()
-    except ValueError:
-        document = None
-    if not isinstance(document, dict):
-        raise validation_error(raw, "unexpected response body: not a JSON object", raw.content)
+    document = json_object(raw)
     strings: dict[str, Any] = {}
     for name in ("id", "endpoint", "status", "input_file_id", "output_file_id", "error_file_id"):
         value = document.get(name)

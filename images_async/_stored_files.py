@@ -142,7 +142,7 @@ class AsyncStoredFiles:
         path = f"files/{_checked_file_id(file_id)}"
         request = _request("DELETE", path, extra_headers, extra_query, timeout, max_retries)
         raw = await self._images._sender.raw(request)
-        deleted = _json_object(raw).get("deleted")
+        deleted = json_object(raw).get("deleted")
         if not isinstance(deleted, bool):
             raise validation_error(raw, "unexpected response body: no boolean 'deleted'", b"")
         return deleted
@@ -254,7 +254,7 @@ def _request(
     )
 
 
-def _json_object(raw: RawResponse) -> dict[str, Any]:
+def json_object(raw: RawResponse) -> dict[str, Any]:
     """The body as a JSON object; :class:`APIResponseValidationError` when it is not one."""
     try:
         document = raw.json()
@@ -279,7 +279,7 @@ _FIELDS: dict[str, tuple[type, bool]] = {
 
 def _stored_file(raw: RawResponse) -> StoredFile:
     """The body as a :class:`StoredFile`; other fields are ignored."""
-    document = _json_object(raw)
+    document = json_object(raw)
     values: dict[str, Any] = {}
     for name, (kind, optional) in _FIELDS.items():
         value = document.get(name)
