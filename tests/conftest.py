@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "plugins.api_server",
+    "plugins.environment",
     "plugins.leaks",
     "plugins.signals",
     "plugins.threaded_server",

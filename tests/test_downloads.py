@@ -32,7 +32,6 @@ from images_async import (
     Timeout,
 )
 
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUEST_METHOD")
 SIGNATURE = "sig=SECRET-signature-0123"
 PASSWORD = "pr0xy-s3cret-pass"
 ELSEWHERE = "elsewhere.invalid"
@@ -91,14 +90,7 @@ class Origin:
         return web.Response(body=TINY_PNG, content_type="image/png")
 
 
-@pytest.fixture(autouse=True)
-def no_proxy_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No proxy variable and no ``.netrc`` of the machine running the tests counts here."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("NETRC", raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy_settings")
 
 
 @pytest.fixture

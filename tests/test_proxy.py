@@ -34,19 +34,11 @@ if TYPE_CHECKING:
 
 API_KEY = "sk-proxy-test-0123456789abcdef"
 UNRESOLVABLE = "api.images.invalid"
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUEST_METHOD")
 PASSWORD = "pr0xy-s3cret-pass"
 GENERATIONS_LINE = f"POST http://{UNRESOLVABLE}/v1/images/generations HTTP/1.1"
 
 
-@pytest.fixture(autouse=True)
-def no_proxy_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No proxy variable and no ``.netrc`` of the machine running the tests counts here."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("NETRC", raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy_settings")
 
 
 @pytest.fixture
@@ -296,13 +288,13 @@ async def test_no_proxy_sends_matching_hosts_directly(
 
 
 @pytest.fixture
-def netrc_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def netrc_credentials(no_proxy_settings: None, monkeypatch: pytest.MonkeyPatch) -> str:
     """A ``.netrc`` in HOME (and in NETRC) with credentials for every host; its password."""
     password = "netrc-s3cret"
     hosts = (UNRESOLVABLE, "127.0.0.1", "localhost")
     lines = [f"machine {host} login netrc-user password {password}" for host in hosts]
     lines.append(f"default login netrc-user password {password}")
-    netrc = tmp_path / ".netrc"
+    netrc = Path.home() / ".netrc"  # the empty HOME of no_proxy_settings
     netrc.write_text("\n".join(lines) + "\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))

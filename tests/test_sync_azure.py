@@ -41,13 +41,12 @@ AZURE_VARIABLES = (
     "AZURE_OPENAI_AD_TOKEN",
     "OPENAI_API_VERSION",
 )
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_environment(monkeypatch: pytest.MonkeyPatch, no_proxy_settings: None) -> None:
     """No Azure setting nor proxy from the machine running the tests."""
-    for name in (*AZURE_VARIABLES, *PROXY_VARIABLES):
+    for name in AZURE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
 

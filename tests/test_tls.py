@@ -30,12 +30,7 @@ TUNNELED_BASE_URL = f"https://{TLS_HOST}/v1"
 PASSWORD = "tunnel-s3cret-pass"
 
 
-@pytest.fixture(autouse=True)
-def no_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No proxy variable of the machine running the tests counts here."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+pytestmark = pytest.mark.usefixtures("no_proxy_settings")
 
 
 @pytest.fixture
