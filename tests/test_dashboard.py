@@ -94,12 +94,6 @@ async def client(emulator: Emulator) -> AsyncIterator[AsyncImages]:
         yield images
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def get_text(http: aiohttp.ClientSession, url: str) -> str:
     async with http.get(url) as response:
         assert response.status == 200, url

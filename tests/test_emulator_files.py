@@ -21,7 +21,6 @@ from images_async.testing.sample_images import solid_png
 API_KEY = "sk-test-files-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 JSONL = b'{"custom_id": "0", "method": "POST", "url": "/v1/images/generations", "body": {}}\n'
-TIMEOUT = aiohttp.ClientTimeout(total=30)
 THIRTY_DAYS = 30 * 24 * 3600
 
 
@@ -29,12 +28,6 @@ THIRTY_DAYS = 30 * 24 * 3600
 async def emulator() -> AsyncIterator[Emulator]:
     async with Emulator(EmulatorConfig(api_keys=frozenset({API_KEY}))) as emulator:
         yield emulator
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-        yield session
 
 
 def upload_form(

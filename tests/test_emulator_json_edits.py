@@ -27,7 +27,6 @@ from images_async.testing.sample_images import image_size, solid_png
 
 API_KEY = "sk-test-json-edits-0123456789"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
-TIMEOUT = aiohttp.ClientTimeout(total=30)
 PROMPT = "add a red hat"
 PICTURE = solid_png(64, 64, (20, 120, 200, 255))
 OTHER = solid_png(64, 64, (200, 40, 40, 255))
@@ -42,12 +41,6 @@ def data_url(content: bytes, media_type: str = "image/png") -> str:
 async def emulator() -> AsyncIterator[Emulator]:
     async with Emulator(EmulatorConfig(api_keys=frozenset({API_KEY}))) as emulator:
         yield emulator
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-        yield session
 
 
 async def json_edit(

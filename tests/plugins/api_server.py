@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import aiohttp
 import attrs
 import pytest
 from aiohttp import BodyPartReader, web
@@ -260,3 +261,10 @@ async def images(fake_api: FakeImagesAPI) -> AsyncIterator[AsyncImages]:
         api_key=API_KEY, base_url=f"{fake_api.base_url}/v1", max_retries=0
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session, to talk raw HTTP to a test's server (30 s per request)."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        yield session
