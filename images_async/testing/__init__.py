@@ -13,7 +13,8 @@
   uploaded to its Files endpoints (``emulator.files``), runs image batches through its
   Batch API (``/v1/batches``, at the pace of ``EmulatorConfig.batch_*``), and takes JSON
   edits whose images are references (data URLs, file ids, URLs on 127.0.0.1, ::1 or
-  localhost).
+  localhost). With ``EmulatorConfig.dashboard`` (``images-async serve`` turns it on) it
+  also serves a live page of its recent calls and batches at ``GET /``.
 * :class:`EmulatorConfig` — how it behaves; :class:`RecordedCall` — what it saw;
   :class:`FileStore` and :class:`StoredFile` — the files uploaded to it.
 * :class:`FaultPlan` — which calls fail and how (scripted, or at a seeded rate).
