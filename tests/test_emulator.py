@@ -675,6 +675,26 @@ async def test_edit_of_an_image_without_any_transparency_blends_the_whole_pictur
     assert after.getpixel((0, 1023)) != (40, 40, 40)  # the prompt's band covers the bottom
 
 
+async def test_single_variations_of_different_inputs_are_not_all_the_same_transformation(
+    client: AsyncImages,
+) -> None:
+    # A fan-out of one variation per input must not show one transformation over and over.
+    mirrored = 0
+    for shade in range(6):
+        rows = [
+            b"".join(bytes((x, y, (x + y + 40 * shade) % 256)) for x in range(256))
+            for y in range(256)
+        ]
+        source_png = png_from_rows(256, 256, rows, alpha=False)
+        response = await client.create_variation(
+            image=source_png, size="256x256", response_format="b64_json"
+        )
+        source, variation = decoded(source_png), decoded(response.data[0].decode())
+        points = [(0, 40), (17, 200), (255, 250), (128, 128)]
+        mirrored += all(pixel(variation, 255 - x, y) == pixel(source, x, y) for x, y in points)
+    assert mirrored < 6
+
+
 async def test_variations_are_transformations_of_the_input(
     client: AsyncImages,
 ) -> None:
